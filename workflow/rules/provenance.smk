@@ -1,0 +1,33 @@
+# results/provenance.json: what produced the results. It is rewritten whenever an
+# aggregate is (so it always describes the run that made them) and is never part of
+# byte-identity comparisons: it records the git commit and versions.
+
+
+rule provenance:
+    input:
+        rules.aggregate.output,
+    output:
+        f"{RESULTS}/provenance.json",
+    log:
+        f"{LOGS}/provenance.log",
+    conda:
+        "../envs/a2c-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        config_sha256=CONFIG_SHA256,
+        packages=[
+            "a2c-repro",
+            "torch",
+            "gymnasium",
+            "box2d",
+            "numpy",
+            "pandas",
+            "seaborn",
+            "matplotlib",
+            "snakemake",
+        ],
+    script:
+        "../scripts/write_provenance.py"

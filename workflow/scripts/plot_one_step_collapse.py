@@ -1,0 +1,57 @@
+"""figures/one_step_collapse.{png,svg}: one panel per seed of one-step A2C on
+CartPole-v1 with its moving training return, its sampled evaluation returns, and the
+notebook's own printed evaluation run drawn on top."""
+
+
+import math
+
+import pandas as pd
+
+from deterministic_io import log_to, save_figure, setup_matplotlib
+from figure_style import NOTEBOOK_COLOUR, variant_colours
+from robust_stats import trailing_mean
+
+
+def main(snakemake) -> None:
+    log = log_to(snakemake.log[0])
+    setup_matplotlib()
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    p = snakemake.params
+    episodes = pd.read_csv(snakemake.input.episodes)
+    runs = episodes[(episodes["env_id"] == p.env) & (episodes["variant"] == p.variant)]
+    seeds = sorted(runs["seed"].unique())
+    ncols = min(5, len(seeds))
+    nrows = math.ceil(len(seeds) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows + 0.8), sharex=True, sharey=True, squeeze=False
+    )
+    train_colour = variant_colours(list(p.variants))[p.variant]
+    eval_colour = sns.color_palette("colorblind")[3]
+    nb_x, nb_y = p.notebook_eval["episodes"], p.notebook_eval["returns"]
+    for ax, seed in zip(axes.flat, seeds):
+        run = runs[runs["seed"] == seed]
+        moving = trailing_mean(run["return"].to_numpy(), p.window)
+        ax.plot(run["episode"], moving, color=train_colour, lw=1.2, label=f"training return, {p.window}-episode moving mean")
+        ev = run.dropna(subset=["eval_return"])
+        ax.plot(ev["episode"], ev["eval_return"], "o", color=eval_colour, ms=4, label="evaluation return (sampled policy, 1 episode)")
+        ax.plot(nb_x, nb_y, "--x", color=NOTEBOOK_COLOUR, lw=1, ms=5, label="notebook's printed evaluation run")
+        ax.set_title(f"seed {seed}", fontsize=10)
+    for ax in axes.flat[len(seeds):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("episode")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("return")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(f"{p.label} on {p.env}: every seed (n={len(seeds)}) against the notebook's run")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    save_figure(fig, list(snakemake.output))
+    plt.close(fig)
+    log.info("wrote %s", ", ".join(snakemake.output))
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821

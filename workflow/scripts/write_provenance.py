@@ -1,0 +1,62 @@
+"""results/provenance.json: Python and package versions, platform, torch build
+configuration, git commit (or $A2C_REPRO_GIT_COMMIT inside Docker), config sha256."""
+
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
+
+from deterministic_io import log_to, write_json
+
+
+def git_commit() -> dict:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        return {"commit": head, "source": "git rev-parse HEAD", "tracked_changes": bool(dirty)}
+    except (OSError, subprocess.CalledProcessError):
+        commit = os.environ.get("A2C_REPRO_GIT_COMMIT", "unknown")
+        return {"commit": commit, "source": "A2C_REPRO_GIT_COMMIT", "tracked_changes": None}
+
+
+def package_versions(names: list[str]) -> dict:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def main(snakemake) -> None:
+    log = log_to(snakemake.log[0])
+    import torch
+
+    data = {
+        "generated_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "python_implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "packages": package_versions(list(snakemake.params.packages)),
+        "torch_config": torch.__config__.show(),
+        "torch_num_threads_default": torch.get_num_threads(),
+        "git": git_commit(),
+        "config_sha256": snakemake.params.config_sha256,
+    }
+    write_json(data, snakemake.output[0])
+    log.info("wrote %s", snakemake.output[0])
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821
