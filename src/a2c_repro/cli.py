@@ -1,0 +1,97 @@
+"""``a2c-repro`` command line: train, defaults, bench.
+
+Bad arguments exit with status 2 and one line naming the argument; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .config import VARIANTS, ConfigError, apply_overrides, default_config, parse_seeds
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 (argparse's own convention)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _check_out_dir(out: str) -> Path:
+    """Fail early (before any training) if --out cannot be created or written."""
+    p = Path(out)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=p, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: not a writable directory ({exc.strerror})") from None
+    return p
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="a2c-repro", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    t = sub.add_parser("train", help="train seeds of one variant on one env (one CSV per seed)")
+    t.add_argument("--variant", required=True, help=f"one of {', '.join(VARIANTS)}")
+    t.add_argument("--env", required=True, help="Gymnasium env id, e.g. CartPole-v1")
+    t.add_argument("--seeds", required=True, help="e.g. 0-9, 3, 0,2,5, 0-4,10-14")
+    t.add_argument("--episodes", required=True, type=int, help="training episodes per seed")
+    t.add_argument("--out", required=True, help="writes OUT/<env>/<variant>/seed<k>.csv")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a hyperparameter (see `a2c-repro defaults`)")
+    t.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                   help="checkpoint interval for resume after a crash (default 60; <0 = never)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    d = sub.add_parser("defaults", help="print a variant's default (notebook) hyperparameters")
+    d.add_argument("--variant", required=True, help=f"one of {', '.join(VARIANTS)}")
+
+    b = sub.add_parser("bench", help="engine vs notebook-style speed (agent-steps/s)")
+    b.add_argument("--seeds", type=int, default=10)
+    b.add_argument("--episodes", type=int, default=200)
+    b.add_argument("--baseline-episodes", type=int, default=None,
+                   help="episodes per seed for the notebook-style baseline (default: --episodes)")
+    b.add_argument("--only", choices=("one_step", "episodic"), default=None)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.cmd == "defaults":
+            print(yaml.safe_dump(default_config(args.variant).as_dict(), sort_keys=False), end="")
+            return 0
+        if args.cmd == "bench":
+            from .bench import run_bench
+
+            return run_bench(args.seeds, args.episodes, args.baseline_episodes, args.only)
+        cfg = apply_overrides(default_config(args.variant), args.set)
+        seeds = parse_seeds(args.seeds)
+        if args.episodes <= 0:
+            raise ConfigError(f"--episodes {args.episodes}: expected an integer > 0")
+        from .envs import env_dims
+
+        env_dims(args.env)  # validates the env id before anything is written
+        out = _check_out_dir(args.out)
+        from .train import train
+
+        paths = train(
+            args.variant, args.env, seeds, args.episodes, cfg, out,
+            checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
+        )  # fmt: skip
+        print(f"wrote {len(paths)} CSV file(s) under {paths[0].parent}", file=sys.stderr)
+        return 0
+    except ConfigError as exc:
+        print(f"a2c-repro: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Episodic A2C — read next to ``episodic_a2c_lunarlander`` (``ActorCritic.train`` per episode).
+
+During an episode each seed stores (s_t, a_t, r_t) — the notebook's ``store(r, v, log_prob)``.
+At the episode's end, for that seed alone (its update never waits for, or touches, the others):
+
+    vs_t    = V(s_t)                                         vs
+    next_t  = V(s_{t+1}) detached, 0 after the last step     next_vs / GAMA
+    G_t     = r_t + γ·next_t − vs_t          (detached)      G
+    L_actor = −Σ_t G_t·log π(a_t|s_t)        [− c·Σ_t H_t]   actor_loss
+    L_critic = mean_t (r_t + γ·next_t − vs_t)²               F.mse_loss(rs + next_vs, vs)
+    one Adam step on each network
+
+The last step is never bootstrapped, truncation included (the notebook's choice;
+``bootstrap_on_truncation=True`` uses V(s_T) after a time-limit cut instead).
+
+Note on the notebook's code: ``log_prob = torch.log(action_probs[action])`` has shape (1,), so
+``torch.stack(self.log_probs)`` is (T, 1) and ``G * log_probs`` broadcasts to (T, T): the code
+as written minimises −(Σ_t G_t)·(Σ_t log π_t), not −Σ_t G_t·log π_t. The default here is the
+per-step form the notebook evidently intends; ``actor_loss="notebook_broadcast"`` reproduces
+the literal code (tests check both against the notebook's own expressions).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import batched_mlp as mlp
+from .agent import categorical_from_logits, policy_logit_grad, sample_actions
+from .config import A2CConfig
+from .train import GroupTrainer
+
+
+def episodic_targets(
+    rewards: torch.Tensor, values: torch.Tensor, gamma: float, last_value: float = 0.0
+) -> torch.Tensor:
+    """r_t + γ·next_t with next_t = V(s_{t+1}) for t < T−1 and ``last_value`` at T−1."""
+    nxt = torch.cat((values[1:], torch.tensor([last_value], dtype=values.dtype)))
+    return rewards + nxt * gamma
+
+
+def episode_update(
+    agent, row: int, states: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+    cfg: A2CConfig, final_obs: np.ndarray | None,
+) -> dict[str, float]:
+    """One end-of-episode update of the seed in ``row``; returns the episode's statistics."""
+    actor, critic = agent.rows(row)
+    T = len(rewards)
+    x = torch.from_numpy(states).unsqueeze(0)  # (1, T, n_obs)
+    logits, a_acts = mlp.forward(actor, x)
+    logp, p, ent = categorical_from_logits(logits)  # (1,T,A), (1,T,A), (1,T)
+    v, c_acts = mlp.forward(critic, x)
+    vs = v[0, :, 0]
+    last = 0.0
+    if final_obs is not None:  # bootstrap_on_truncation after a time-limit cut
+        v_last, _ = mlp.forward(critic, torch.from_numpy(final_obs).view(1, 1, -1))
+        last = float(v_last.item())
+    target = episodic_targets(torch.from_numpy(rewards), vs, cfg.gamma, last)
+    G = target - vs
+    a_t = torch.from_numpy(actions).view(1, T)
+    logp_a = logp[0].gather(1, a_t.view(T, 1)).squeeze(1)
+    if cfg.actor_loss == "sum":
+        weight = G.view(1, T)
+        actor_loss = -(G * logp_a).sum()
+    else:  # notebook_broadcast: −(Σ G)(Σ log π), every step weighted by the episode's Σ G
+        weight = G.sum().expand(1, T)
+        actor_loss = -(G.sum() * logp_a.sum())
+    # summed actor loss ⇒ summed entropy bonus; mean critic loss ⇒ dV_t = 2(V_t − target_t)/T
+    d_logits = policy_logit_grad(logp, p, ent, a_t, weight, cfg.entropy_coef)
+    d_v = (2.0 * (vs - target) / T).view(1, T, 1)
+    a_norm, c_norm = agent.apply_gradients(
+        mlp.backward(actor, a_acts, d_logits), mlp.backward(critic, c_acts, d_v), row=row
+    )
+    return {
+        "actor_loss": float(actor_loss),
+        "critic_loss": float((target - vs).square().mean()),
+        "entropy": float(ent.mean()),
+        "abs_advantage": float(G.abs().mean()),
+        "value_mean": float(vs.mean()),
+        "actor_grad_norm": float(a_norm[0]),
+        "critic_grad_norm": float(c_norm[0]),
+        "top_prob_gt_099": float((p[0].amax(-1) > 0.99).to(torch.float32).mean()),
+    }
+
+
+def run(tr: GroupTrainer) -> None:
+    cfg = tr.cfg
+    cap = tr.step_limit or 100_000
+    n_obs = tr.n_obs
+    S = len(tr.runs)
+    obs = np.stack([r.reset() for r in tr.runs])
+    buf_s = [np.empty((cap, n_obs), np.float32) for _ in range(S)]
+    buf_a = [np.empty(cap, np.int64) for _ in range(S)]
+    buf_r = [np.empty(cap, np.float32) for _ in range(S)]
+    ep_ret = np.zeros(S)
+    ep_len = np.zeros(S, dtype=np.int64)
+    while tr.runs:
+        S = len(tr.runs)
+        logits, _ = mlp.forward(tr.agent.actor, torch.from_numpy(obs).unsqueeze(1))
+        _, p, _ = categorical_from_logits(logits)
+        u = torch.tensor([[r.act_rng.random()] for r in tr.runs], dtype=torch.float32)
+        acts = sample_actions(p, u).squeeze(1).tolist()
+        ended = []
+        next_obs = np.empty_like(obs)
+        for i, run in enumerate(tr.runs):
+            t = int(ep_len[i])
+            if t == len(buf_r[i]):  # no step limit known: grow the buffers
+                buf_s[i] = np.concatenate([buf_s[i], np.empty_like(buf_s[i])])
+                buf_a[i] = np.concatenate([buf_a[i], np.empty_like(buf_a[i])])
+                buf_r[i] = np.concatenate([buf_r[i], np.empty_like(buf_r[i])])
+            buf_s[i][t] = obs[i]
+            buf_a[i][t] = acts[i]
+            o, r, te, tu, _ = run.envs[0].step(acts[i])
+            buf_r[i][t] = r
+            ep_ret[i] += float(r)
+            ep_len[i] = t + 1
+            next_obs[i] = o
+            if te or tu:
+                ended.append((i, bool(te), bool(tu)))
+        tr.total_steps += S
+        obs = next_obs
+        if ended:
+            done_rows = []
+            for i, te, tu in ended:
+                T = int(ep_len[i])
+                final = obs[i].copy() if (cfg.bootstrap_on_truncation and tu and not te) else None
+                stats = episode_update(
+                    tr.agent, i, buf_s[i][:T], buf_a[i][:T], buf_r[i][:T], cfg, final
+                )
+                majority = float(np.bincount(buf_a[i][:T]).max()) / T
+                if tr.end_episode(i, float(ep_ret[i]), T, stats, majority):
+                    obs[i] = tr.runs[i].reset()
+                else:
+                    done_rows.append(i)
+                ep_ret[i] = 0.0
+                ep_len[i] = 0
+            if done_rows:
+                keep = tr.drop(done_rows)
+                obs, ep_ret, ep_len = obs[keep], ep_ret[keep], ep_len[keep]
+                buf_s = [buf_s[k] for k in keep]
+                buf_a = [buf_a[k] for k in keep]
+                buf_r = [buf_r[k] for k in keep]
+            tr.maybe_checkpoint()

@@ -1,0 +1,138 @@
+"""Synchronous n-step A2C (Mnih et al. 2016; the "A2C" of OpenAI Baselines / Stable-Baselines3).
+
+What the notebooks' A2C lacks: each seed runs k environments side by side and updates once
+every n steps from the whole k×n batch (rl-baselines3-zoo's CartPole setting: k=8, n=5):
+
+    R_{t}   = r_t + γ·(1 − done_t)·R_{t+1},     R_{n} = V(s_{t+n}) (bootstrap)
+    A_t     = R_t − V(s_t)                        (detached)
+    L_actor = −mean_{k,t} A_t·log π(a_t|s_t)  [− c·mean H]
+    L_critic = mean_{k,t} (R_t − V(s_t))²
+    one Adam step on each network
+
+Everything else is the one-step notebook's (networks, Adam lr 1e-3, sampled actions, a
+time-limit cut treated as termination unless ``bootstrap_on_truncation``) so a comparison
+isolates the data flow. Episodes finish at different times in the k envs; each finished
+episode is one CSV row (``env_steps`` counts steps over all k envs), and its loss/entropy
+columns are the means over the updates made while it ran. All seeds update on the same step,
+so the update is batched over seeds. Resume from a checkpoint is not supported for this
+variant (episodes in the k envs are mid-flight at every update boundary).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import batched_mlp as mlp
+from .agent import categorical_from_logits, policy_logit_grad, sample_actions
+from .seed_run import STATS
+from .train import GroupTrainer
+
+
+def n_step_returns(
+    rewards: torch.Tensor, dones: torch.Tensor, bootstrap: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """Discounted returns over the last dim (time), cut at dones, bootstrapped at the end.
+    rewards, dones: (..., n); bootstrap: (...)."""
+    out = torch.empty_like(rewards)
+    R = bootstrap
+    for t in range(rewards.shape[-1] - 1, -1, -1):
+        R = rewards[..., t] + gamma * (1.0 - dones[..., t]) * R
+        out[..., t] = R
+    return out
+
+
+def run(tr: GroupTrainer) -> None:
+    cfg = tr.cfg
+    tr.checkpoint_every = -1.0  # see module docstring
+    k, n = cfg.n_envs, cfg.n_steps
+    S = len(tr.runs)
+    obs = np.stack([np.stack([r.reset(j) for j in range(k)]) for r in tr.runs])  # (S,k,obs)
+    ep_ret = np.zeros((S, k))
+    ep_len = np.zeros((S, k), dtype=np.int64)
+    acc = np.zeros((S, k, len(STATS)))  # sums of update stats while each episode runs
+    n_upd = np.zeros((S, k))
+    counts = np.zeros((S, k, tr.n_actions))
+    steps = np.zeros(S, dtype=np.int64)
+    while tr.runs:
+        S = len(tr.runs)
+        b_obs = np.empty((S, k, n, tr.n_obs), np.float32)
+        b_act = np.empty((S, k, n), np.int64)
+        b_rew = np.empty((S, k, n), np.float32)
+        b_done = np.zeros((S, k, n), np.float32)
+        finished: set[int] = set()
+        for t in range(n):
+            logits, _ = mlp.forward(tr.agent.actor, torch.from_numpy(obs))
+            _, p, _ = categorical_from_logits(logits)
+            u = torch.from_numpy(np.stack([r.act_rng.random(k) for r in tr.runs]).astype(np.float32))
+            acts = sample_actions(p, u).numpy()
+            b_obs[:, :, t] = obs
+            b_act[:, :, t] = acts
+            for i, run in enumerate(tr.runs):
+                for j in range(k):
+                    o, r, te, tu, _ = run.envs[j].step(int(acts[i, j]))
+                    b_rew[i, j, t] = r
+                    ep_ret[i, j] += float(r)
+                    ep_len[i, j] += 1
+                    counts[i, j, acts[i, j]] += 1
+                    steps[i] += 1
+                    obs[i, j] = o
+                    if not (te or tu):
+                        continue
+                    cut = tu and not te
+                    if cfg.bootstrap_on_truncation and cut:  # SB3: r += γ·V(s_T)
+                        v_last, _ = mlp.forward(tr.agent.rows(i)[1], torch.from_numpy(o).view(1, 1, -1))
+                        b_rew[i, j, t] += cfg.gamma * float(v_last.item())
+                    b_done[i, j, t] = 1.0
+                    if i not in finished:
+                        L = int(ep_len[i, j])
+                        m = acc[i, j] / n_upd[i, j] if n_upd[i, j] else np.full(len(STATS), np.nan)
+                        more = tr.end_episode(
+                            i, float(ep_ret[i, j]), L, dict(zip(STATS, m.tolist())),
+                            float(counts[i, j].max()) / L, env_steps=int(steps[i]),
+                        )
+                        if not more:
+                            finished.add(i)
+                    ep_ret[i, j], ep_len[i, j], acc[i, j], n_upd[i, j] = 0.0, 0, 0.0, 0
+                    counts[i, j] = 0
+                    obs[i, j] = run.reset(j)
+            tr.total_steps += S * k
+        if finished:
+            keep = tr.drop(sorted(finished))
+            if not keep:
+                return
+            obs, ep_ret, ep_len, acc, n_upd, counts, steps = (
+                a[keep] for a in (obs, ep_ret, ep_len, acc, n_upd, counts, steps)
+            )
+            b_obs, b_act, b_rew, b_done = (a[keep] for a in (b_obs, b_act, b_rew, b_done))
+            S = len(keep)
+        # --- update: all seeds at once on their k×n batches ---------------------------------
+        x = torch.from_numpy(b_obs.reshape(S, k * n, tr.n_obs))
+        logits, a_acts = mlp.forward(tr.agent.actor, x)
+        logp, p, ent = categorical_from_logits(logits)
+        v, c_acts = mlp.forward(tr.agent.critic, x)
+        vs = v[..., 0]  # (S, k·n)
+        v_boot, _ = mlp.forward(tr.agent.critic, torch.from_numpy(obs))
+        R = n_step_returns(
+            torch.from_numpy(b_rew), torch.from_numpy(b_done), v_boot[..., 0], cfg.gamma
+        ).reshape(S, k * n)
+        adv = R - vs
+        a_t = torch.from_numpy(b_act.reshape(S, k * n))
+        logp_a = logp.gather(2, a_t.unsqueeze(2)).squeeze(2)
+        B = k * n
+        d_logits = policy_logit_grad(logp, p, ent, a_t, adv / B, cfg.entropy_coef / B)
+        d_v = (2.0 * (vs - R) / B).unsqueeze(2)
+        a_norm, c_norm = tr.agent.apply_gradients(
+            mlp.backward(tr.agent.actor, a_acts, d_logits),
+            mlp.backward(tr.agent.critic, c_acts, d_v),
+        )
+        stats = torch.stack(
+            [
+                -(logp_a * adv).mean(1), (R - vs).square().mean(1), ent.mean(1),
+                adv.abs().mean(1), vs.mean(1), a_norm, c_norm,
+                (p.amax(-1) > 0.99).to(torch.float32).mean(1),
+            ],
+            dim=1,
+        ).numpy()  # fmt: skip
+        acc += stats[:, None, :]
+        n_upd += 1

@@ -1,0 +1,110 @@
+"""One-step A2C — read next to ``one_step_a2c_cartpole`` (``A2C.train`` is called every step).
+
+For every environment step (s, a, r, s′, done), for every seed at once:
+
+    V(s′) under no_grad                                   next_state_value
+    target = r + γ·(1 − done)·V(s′)                       _compute_target_state_value
+    A      = target − V(s)        (V(s) detached)         _compute_advantage
+    L_actor  = −log π(a|s)·A      [− c·H(π(·|s))]         _compute_actor_loss (+ optional bonus)
+    L_critic = (V(s) − target)²                           _compute_critic_loss (F.mse_loss)
+    one Adam step on each network                         _train_step × 2
+
+``done`` is ``terminated | truncated`` as in the notebook (``bootstrap_on_truncation=True``
+masks only true terminations). Actions are sampled, never greedy. After training episodes
+0, 50, 100, … a sampled evaluation episode runs on a separate env (see ``train.evaluate``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import batched_mlp as mlp
+from .agent import categorical_from_logits, policy_logit_grad, sample_actions
+from .seed_run import STATS
+from .train import GroupTrainer
+
+
+def one_step_targets(
+    rewards: torch.Tensor, v_next: torch.Tensor, done: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """target = r + (1 − done)·γ·V(s′), in the notebook's order of operations."""
+    return rewards + (1.0 - done) * gamma * v_next
+
+
+def run(tr: GroupTrainer) -> None:
+    cfg = tr.cfg
+    n_act = tr.n_actions
+    obs = np.stack([r.reset() for r in tr.runs])
+    S = len(tr.runs)
+    acc = torch.zeros(S, len(STATS), dtype=torch.float64)  # per-episode sums of each stat
+    counts = torch.zeros(S, n_act, dtype=torch.float64)  # actions taken this episode
+    ep_ret = np.zeros(S)
+    ep_len = np.zeros(S, dtype=np.int64)
+    while tr.runs:
+        S = len(tr.runs)
+        x = torch.from_numpy(obs).unsqueeze(1)  # (S, 1, n_obs)
+        logits, a_acts = mlp.forward(tr.agent.actor, x)
+        logp, p, ent = categorical_from_logits(logits)  # (S,1,A), (S,1,A), (S,1)
+        u = torch.tensor([[r.act_rng.random()] for r in tr.runs], dtype=torch.float32)
+        actions = sample_actions(p, u)  # (S, 1)
+        acts = actions.squeeze(1).tolist()
+
+        next_obs = np.empty_like(obs)
+        rew = np.empty(S, dtype=np.float32)
+        term = np.zeros(S, dtype=bool)
+        trunc = np.zeros(S, dtype=bool)
+        for i, run in enumerate(tr.runs):
+            o, r, te, tu, _ = run.envs[0].step(acts[i])
+            next_obs[i], rew[i], term[i], trunc[i] = o, r, te, tu
+        ep_ret += rew.astype(np.float64)  # float64 sum like the notebook's Python float
+        ep_len += 1
+        tr.total_steps += S
+        ended = term | trunc
+        masked = term if cfg.bootstrap_on_truncation else ended
+
+        # Critic on s and s′ in one pass; only the s rows receive a gradient.
+        v, c_acts = mlp.forward(tr.agent.critic, torch.from_numpy(np.stack([obs, next_obs], 1)))
+        v_s, v_next = v[:, 0, 0], v[:, 1, 0]
+        target = one_step_targets(
+            torch.from_numpy(rew), v_next, torch.from_numpy(masked.astype(np.float32)), cfg.gamma
+        )
+        adv = target - v_s
+        logp_a = logp.squeeze(1).gather(1, actions).squeeze(1)
+
+        d_logits = policy_logit_grad(logp, p, ent, actions, adv.unsqueeze(1), cfg.entropy_coef)
+        d_v = torch.zeros_like(v)
+        d_v[:, 0, 0] = 2.0 * (v_s - target)  # ∂(V − target)²/∂V
+        a_norm, c_norm = tr.agent.apply_gradients(
+            mlp.backward(tr.agent.actor, a_acts, d_logits),
+            mlp.backward(tr.agent.critic, c_acts, d_v),
+        )
+        ent1 = ent.squeeze(1)
+        top = (p.squeeze(1).amax(-1) > 0.99).to(torch.float32)
+        acc += torch.stack(
+            [-logp_a * adv, (v_s - target).square(), ent1, adv.abs(), v_s, a_norm, c_norm, top],
+            dim=1,
+        )
+        counts.index_put_((torch.arange(S), actions.squeeze(1)), torch.ones(S, dtype=torch.float64), accumulate=True)  # fmt: skip
+
+        obs = next_obs
+        if ended.any():
+            done_rows = []
+            for i in np.flatnonzero(ended):
+                n = int(ep_len[i])
+                means = (acc[i] / n).tolist()
+                stats = dict(zip(STATS, means))
+                majority = float(counts[i].max()) / n
+                if tr.end_episode(int(i), float(ep_ret[i]), n, stats, majority):
+                    obs[i] = tr.runs[i].reset()
+                else:
+                    done_rows.append(int(i))
+                acc[i] = 0
+                counts[i] = 0
+                ep_ret[i] = 0.0
+                ep_len[i] = 0
+            if done_rows:
+                keep = tr.drop(done_rows)
+                obs, acc, counts = obs[keep], acc[keep], counts[keep]
+                ep_ret, ep_len = ep_ret[keep], ep_len[keep]
+            tr.maybe_checkpoint()

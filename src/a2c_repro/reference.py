@@ -1,0 +1,204 @@
+"""The notebooks' own code, one seed at a time: the benchmark's baseline and the tests' oracle.
+
+The classes below are the notebooks' ``Actor``/``Critic``/``A2C`` (one-step) and
+``ActorCritic`` (episodic) with only what is needed to run them headless on Gymnasium 1.x:
+no TensorBoard writer, no render window, ``utils.init_weights`` replaced by PyTorch's default
+init (it is unpublished), and the device fixed to the CPU. Their arithmetic is untouched,
+including the episodic notebook's (T, T) broadcast in its actor loss.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.distributions import Categorical
+
+
+# ---------------------------------------------------------------- one_step_a2c_cartpole ----
+class Actor(nn.Module):
+    def __init__(self, obs_features: int, num_actions: int, hidden=(128, 64)) -> None:
+        super().__init__()
+        self.actor = nn.Sequential(
+            nn.Linear(obs_features, hidden[0]), nn.ReLU(),
+            nn.Linear(hidden[0], hidden[1]), nn.ReLU(),
+            nn.Linear(hidden[1], num_actions),
+        )  # fmt: skip
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.actor(obs)
+
+
+class Critic(nn.Module):
+    def __init__(self, obs_features: int, hidden=(128, 64)) -> None:
+        super().__init__()
+        self.critic = nn.Sequential(
+            nn.Linear(obs_features, hidden[0]), nn.ReLU(),
+            nn.Linear(hidden[0], hidden[1]), nn.ReLU(),
+            nn.Linear(hidden[1], 1),
+        )  # fmt: skip
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.critic(obs)
+
+
+class OneStepA2C:
+    def __init__(self, obs_features: int, num_actions: int, gamma: float = 0.99) -> None:
+        self.gamma = gamma
+        self.actor = Actor(obs_features, num_actions)
+        self.actor_optimizer = optim.Adam(self.actor.parameters(), lr=0.001)
+        self.critic = Critic(obs_features)
+        self.critic_optimizer = optim.Adam(self.critic.parameters(), lr=0.001)
+
+    def select_action(self, obs: torch.Tensor):
+        logits = self.actor(obs)
+        dist = Categorical(logits=logits)
+        action = dist.sample()
+        log_pi = dist.log_prob(action)
+        return action, log_pi
+
+    def log_pi_of(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """log π(a|s) for a given action (tests replay the engine's actions)."""
+        return Categorical(logits=self.actor(obs)).log_prob(action)
+
+    def train(self, obs, next_obs, reward, terminated, log_pi):
+        state_value = self.critic(obs)
+        with torch.no_grad():
+            next_state_value = self.critic(next_obs)
+        target_state_value = reward + (1 - terminated) * self.gamma * next_state_value
+        advantage = target_state_value - state_value.detach()
+        actor_loss = -(log_pi * advantage).mean()
+        critic_loss = F.mse_loss(state_value, target_state_value)
+        for loss, opt in ((actor_loss, self.actor_optimizer), (critic_loss, self.critic_optimizer)):
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return actor_loss.item(), critic_loss.item()
+
+
+def run_one_step_notebook(env_id: str, episodes: int, seed: int) -> int:
+    """The one-step notebook's training loop (with its evaluation every 50 episodes).
+    Returns the number of training agent-steps."""
+    torch.manual_seed(seed)
+    env, inference_env = gym.make(env_id), gym.make(env_id)
+    env.reset(seed=seed)
+    inference_env.reset(seed=seed + 1)
+    agent = OneStepA2C(env.observation_space.shape[0], env.action_space.n)
+    steps = 0
+    for episode in range(episodes):
+        obs, _ = env.reset()
+        terminated = False
+        while not terminated:
+            action, log_pi = agent.select_action(torch.from_numpy(obs))
+            next_obs, reward, terminated, truncated, _ = env.step(action.numpy())
+            terminated = terminated | truncated
+            agent.train(torch.from_numpy(obs), torch.from_numpy(next_obs), torch.tensor(reward),
+                        torch.tensor(terminated, dtype=torch.float32), log_pi)  # fmt: skip
+            obs = next_obs
+            steps += 1
+        if episode % 50 == 0:
+            obs, _ = inference_env.reset()
+            terminated = False
+            while not terminated:
+                with torch.no_grad():
+                    action, _ = agent.select_action(torch.from_numpy(obs))
+                obs, reward, terminated, truncated, _ = inference_env.step(action.numpy())
+                terminated = terminated | truncated
+    return steps
+
+
+# ------------------------------------------------------------- episodic_a2c_lunarlander ----
+GAMA = 0.97
+LR = 1e-3
+
+
+class EpisodicActor(nn.Module):
+    def __init__(self, in_dims: int, out_dims: int):
+        super().__init__()
+        hidden_dim = 128
+        self.layer = nn.Sequential(
+            nn.Linear(in_dims, hidden_dim), nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim), nn.ReLU(),
+            nn.Linear(hidden_dim, out_dims), nn.Softmax(dim=-1),
+        )  # fmt: skip
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+class EpisodicCritic(nn.Module):
+    def __init__(self, in_dims: int):
+        super().__init__()
+        hidden_dim = 128
+        self.layer = nn.Sequential(
+            nn.Linear(in_dims, hidden_dim), nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim), nn.ReLU(),
+            nn.Linear(hidden_dim, 1),
+        )  # fmt: skip
+
+    def forward(self, x):
+        return self.layer(x)
+
+
+class ActorCritic(nn.Module):
+    def __init__(self, in_dims: int, out_dims: int, gamma: float = GAMA):
+        super().__init__()
+        self.gamma = gamma
+        self.actor = EpisodicActor(in_dims, out_dims)
+        self.critic = EpisodicCritic(in_dims)
+        self.actor_optim = optim.Adam(self.actor.parameters(), lr=LR)
+        self.critic_optim = optim.Adam(self.critic.parameters(), lr=LR)
+        self.rs, self.vs, self.log_probs = [], [], []
+
+    def store(self, r, v, log_prob):
+        self.rs.append(r)
+        self.vs.append(v)
+        self.log_probs.append(log_prob)
+
+    def forward(self, state, action=None):
+        action_probs = self.actor(state).squeeze()
+        if action is None:
+            action = torch.multinomial(action_probs, 1)
+        log_prob = torch.log(action_probs[action])
+        v = self.critic(state)
+        return action.item(), v, log_prob
+
+    def train_episode(self):
+        rs = torch.tensor(self.rs, dtype=torch.float32)
+        vs = torch.stack(self.vs).squeeze()
+        next_vs = torch.cat((vs[1:].clone().detach(), torch.tensor([0.0]))) * self.gamma
+        log_probs = torch.stack(self.log_probs)
+        G = (rs + next_vs - vs).detach()
+        actor_loss = -torch.sum(G * log_probs)  # (T,) * (T,1) broadcasts to (T,T)
+        critic_loss = F.mse_loss(rs + next_vs, vs)
+        self.actor_optim.zero_grad()
+        actor_loss.backward()
+        self.actor_optim.step()
+        self.critic_optim.zero_grad()
+        critic_loss.backward()
+        self.critic_optim.step()
+        self.rs, self.vs, self.log_probs = [], [], []
+        return actor_loss.item(), critic_loss.item()
+
+
+def run_episodic_notebook(env_id: str, episodes: int, seed: int) -> int:
+    """The episodic notebook's ``run_episode`` loop. Returns training agent-steps."""
+    torch.manual_seed(seed)
+    env = gym.make(env_id)
+    env.reset(seed=seed)
+    agent = ActorCritic(env.observation_space.shape[0], env.action_space.n)
+    steps = 0
+    for _ in range(episodes):
+        state, _ = env.reset()
+        while True:
+            a, v, log_prob = agent(torch.from_numpy(state))
+            next_s, r, terminated, truncated, _ = env.step(a)
+            agent.store(r, v, log_prob)
+            steps += 1
+            state = next_s
+            if terminated or truncated:
+                agent.train_episode()
+                break
+    return steps

@@ -1,0 +1,136 @@
+"""Per-seed bookkeeping: RNG streams, environments, episode logs and snapshots.
+
+Every seed owns independent streams derived from ``numpy.random.SeedSequence(seed)``:
+
+    init   → torch.manual_seed for the notebooks' default nn.Linear init
+    env    → the training env's np_random (as ``env.reset(seed=…)`` would set it)
+    action → uniforms for sampling training actions
+    eval   → the evaluation env's np_random and its action uniforms
+
+so a seed's run is a function of (config, seed) alone, whatever group it is trained in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+
+from .envs import as_obs, make_env
+
+COLUMNS = (
+    "variant", "env_id", "seed", "episode", "return", "length", "env_steps",
+    "actor_loss", "critic_loss", "entropy", "eval_return",
+    "abs_advantage", "value_mean", "actor_grad_norm", "critic_grad_norm",
+    "top_prob_gt_099", "majority_action_frac",
+)  # fmt: skip
+# Per-episode means the variants report, in this order.
+STATS = (
+    "actor_loss", "critic_loss", "entropy", "abs_advantage", "value_mean",
+    "actor_grad_norm", "critic_grad_norm", "top_prob_gt_099",
+)  # fmt: skip
+
+
+def _u32(ss: np.random.SeedSequence, n: int = 1) -> list[int]:
+    return [int(x) for x in ss.generate_state(n, np.uint32)]
+
+
+def _fmt(x: float) -> str:
+    return format(float(x), ".9g")
+
+
+@dataclass
+class SeedRun:
+    """One seed's environments, RNG streams and log rows."""
+
+    seed: int
+    env_id: str
+    variant: str
+    n_episodes: int
+    n_envs: int = 1
+    envs: list = field(default_factory=list)
+    eval_env: Any = None
+    act_rng: np.random.Generator | None = None
+    eval_rng: np.random.Generator | None = None
+    init_seed: int = 0
+    episode: int = 0  # episodes completed (also the index of the next one)
+    env_steps: int = 0
+    rows: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, seed: int, env_id: str, variant: str, n_episodes: int, n_envs: int = 1):
+        init_ss, env_ss, act_ss, eval_env_ss, eval_act_ss = np.random.SeedSequence(seed).spawn(5)
+        run = cls(seed=seed, env_id=env_id, variant=variant, n_episodes=n_episodes, n_envs=n_envs)
+        run.init_seed = _u32(init_ss)[0]
+        run.envs = [make_env(env_id) for _ in range(n_envs)]
+        for env, s in zip(run.envs, _u32(env_ss, n_envs)):
+            env.unwrapped._np_random = seeding.np_random(s)[0]
+        run.eval_env = make_env(env_id)
+        run.eval_env.unwrapped._np_random = seeding.np_random(_u32(eval_env_ss)[0])[0]
+        run.act_rng = np.random.Generator(np.random.PCG64(act_ss))
+        run.eval_rng = np.random.Generator(np.random.PCG64(eval_act_ss))
+        return run
+
+    @property
+    def done(self) -> bool:
+        return self.episode >= self.n_episodes
+
+    def reset(self, k: int = 0) -> np.ndarray:
+        obs, _ = self.envs[k].reset()
+        return as_obs(obs)
+
+    def wants_eval(self, eval_interval: int) -> bool:
+        """After training episode e, evaluate when e % interval == 0 (the notebook: 0, 50, …)."""
+        return eval_interval > 0 and self.episode % eval_interval == 0
+
+    def log_episode(
+        self, ret: float, length: int, stats: dict[str, float], majority_frac: float,
+        eval_return: float | None, env_steps: int | None = None,
+    ) -> None:
+        """Append one CSV row for the episode just finished and advance the counters.
+        ``env_steps`` overrides the running sum of lengths (n_step: steps over all k envs)."""
+        self.env_steps = self.env_steps + length if env_steps is None else env_steps
+        fields_ = [
+            self.variant, self.env_id, str(self.seed), str(self.episode), repr(float(ret)),
+            str(length), str(self.env_steps), _fmt(stats["actor_loss"]),
+            _fmt(stats["critic_loss"]), _fmt(stats["entropy"]),
+            "" if eval_return is None else repr(float(eval_return)),
+            _fmt(stats["abs_advantage"]), _fmt(stats["value_mean"]),
+            _fmt(stats["actor_grad_norm"]), _fmt(stats["critic_grad_norm"]),
+            _fmt(stats["top_prob_gt_099"]), _fmt(majority_frac),
+        ]
+        self.rows.append(",".join(fields_))
+        self.episode += 1
+
+    def csv_text(self) -> str:
+        return ",".join(COLUMNS) + "\n" + "".join(r + "\n" for r in self.rows)
+
+    # --- snapshots for resume ------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """State at an episode boundary, taken before the next episode's reset."""
+        return {
+            "episode": self.episode,
+            "env_steps": self.env_steps,
+            "n_rows": len(self.rows),
+            "env_rng": [e.unwrapped.np_random.bit_generator.state for e in self.envs],
+            "eval_env_rng": self.eval_env.unwrapped.np_random.bit_generator.state,
+            "act_rng": self.act_rng.bit_generator.state,
+            "eval_rng": self.eval_rng.bit_generator.state,
+        }
+
+    def restore(self, snap: dict, rows: list[str]) -> None:
+        self.episode = int(snap["episode"])
+        self.env_steps = int(snap["env_steps"])
+        self.rows = list(rows)
+        for e, st in zip(self.envs, snap["env_rng"]):
+            e.unwrapped.np_random.bit_generator.state = st
+        self.eval_env.unwrapped.np_random.bit_generator.state = snap["eval_env_rng"]
+        self.act_rng.bit_generator.state = snap["act_rng"]
+        self.eval_rng.bit_generator.state = snap["eval_rng"]
+
+    def close(self) -> None:
+        for e in self.envs:
+            e.close()
+        self.eval_env.close()
