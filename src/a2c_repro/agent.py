@@ -42,74 +42,139 @@ def policy_logit_grad(
 
 
 class AgentGroup:
-    """Actor and critic MLPs for S seeds: per layer one (S, in, out) weight and one (S, 1, out)
-    bias tensor, with a per-seed Adam. The two networks keep separate learning rates and
-    separate gradient-norm clipping, exactly as the notebooks' two optimisers would."""
+    """Actor and critic MLPs for S seeds, as seed-batched tensors, with per-seed Adam.
+
+    When actor and critic have the same hidden sizes (every notebook setting), both live in
+    ONE stack of layer tensors with 2S rows — row 2s is seed s's actor, row 2s+1 its critic
+    (whose output layer is padded with zero columns that never receive a gradient) — so one
+    batched op serves both networks of every seed. Otherwise they are two stacks of S rows.
+    Either way each network keeps its own learning rate and gradient-norm clipping, exactly as
+    the notebooks' two optimisers would, and a seed's rows never mix with another seed's.
+    """
 
     def __init__(self, n_obs: int, n_actions: int, cfg: A2CConfig, init_seeds: list[int]):
-        self.cfg = cfg
+        self.cfg, self.n_actions = cfg, n_actions
         S = len(init_seeds)
-        self.actor = mlp.new_layers(mlp.layer_shapes(n_obs, cfg.actor_hidden, n_actions), S)
-        self.critic = mlp.new_layers(mlp.layer_shapes(n_obs, cfg.critic_hidden, 1), S)
+        self.merged = tuple(cfg.actor_hidden) == tuple(cfg.critic_hidden)
+        a_shapes = mlp.layer_shapes(n_obs, cfg.actor_hidden, n_actions)
+        c_shapes = mlp.layer_shapes(n_obs, cfg.critic_hidden, 1)
+        actor = mlp.new_layers(a_shapes, S)
+        critic = mlp.new_layers(c_shapes, S)
         for row, seed in enumerate(init_seeds):
-            mlp.default_init([self.actor, self.critic], row, seed)
+            mlp.default_init([actor, critic], row, seed)
+        if self.merged:
+            net = mlp.new_layers(a_shapes, 2 * S)
+            for (w, b), (wa, ba), (wc, bc) in zip(net, actor, critic):
+                w[0::2], b[0::2] = wa, ba
+                w[1::2, :, : wc.shape[2]], b[1::2, :, : bc.shape[2]] = wc, bc
+            self.stacks = [net]
+        else:
+            self.stacks = [actor, critic]
         self._make_adam(S)
 
+    # --- layout ---------------------------------------------------------------------------
+    def _rows_of(self, s: int) -> list[int]:
+        return [2 * s, 2 * s + 1] if self.merged else [s]
+
+    def _tensors(self) -> list[Tensor]:
+        return [t for stack in self.stacks for pair in stack for t in pair]
+
     def _make_adam(self, n_seeds: int) -> None:
-        flat = lambda layers: [t for pair in layers for t in pair]  # noqa: E731
-        self.adam = mlp.BatchedAdam(
-            [(flat(self.actor), self.cfg.actor_lr), (flat(self.critic), self.cfg.critic_lr)],
-            n_seeds, self.cfg.adam_beta1, self.cfg.adam_beta2, self.cfg.adam_eps,
-        )  # fmt: skip
+        cfg = self.cfg
+        if self.merged:
+            row_seed = [r // 2 for r in range(2 * n_seeds)]
+            row_lr = [cfg.actor_lr if r % 2 == 0 else cfg.critic_lr for r in range(2 * n_seeds)]
+            tensors = self._tensors()
+            self.adams = [mlp.BatchedAdam(tensors, row_seed, row_lr, n_seeds,
+                                          cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps)]  # fmt: skip
+        else:
+            self.adams = []
+            for k, (stack, lr) in enumerate(zip(self.stacks, (cfg.actor_lr, cfg.critic_lr))):
+                ts = [t for pair in stack for t in pair]
+                self.adams.append(mlp.BatchedAdam(ts, list(range(n_seeds)), [lr] * n_seeds,
+                                                  n_seeds, cfg.adam_beta1, cfg.adam_beta2,
+                                                  cfg.adam_eps, owns_steps=k == 0))  # fmt: skip
+            self.adams[1].steps = self.adams[0].steps  # one step count per seed
 
     @property
     def n_seeds(self) -> int:
-        return len(self.adam.steps)
+        return len(self.adams[0].steps)
 
-    def rows(self, r: int) -> tuple[list, list]:
-        """Actor and critic layers of seed row ``r`` alone (a batch of one, contiguous)."""
-        one = lambda layers: [(w[r : r + 1], b[r : r + 1]) for w, b in layers]  # noqa: E731
-        return one(self.actor), one(self.critic)
+    # --- forward / backward -----------------------------------------------------------------
+    def _stacks_for(self, row: int | None) -> list[list[tuple[Tensor, Tensor]]]:
+        if row is None:
+            return self.stacks
+        lo, hi = (2 * row, 2 * row + 2) if self.merged else (row, row + 1)
+        return [[(w[lo:hi], b[lo:hi]) for w, b in stack] for stack in self.stacks]
+
+    def forward(self, x: Tensor, row: int | None = None) -> tuple[Tensor, Tensor, tuple]:
+        """Policy logits (S, B, A) and values V (S, B) of observations x (S, B, n_obs), for all
+        seeds or for seed ``row`` alone (then S = 1). The cache feeds ``backward``."""
+        stacks = self._stacks_for(row)
+        if self.merged:
+            out, acts = mlp.forward(stacks[0], x.repeat_interleave(2, dim=0))
+            return out[0::2], out[1::2, :, 0], (stacks, [acts])
+        logits, a_acts = mlp.forward(stacks[0], x)
+        v, c_acts = mlp.forward(stacks[1], x)
+        return logits, v[..., 0], (stacks, [a_acts, c_acts])
+
+    def backward(self, cache: tuple, d_logits: Tensor, d_values: Tensor) -> list[list[Tensor]]:
+        """Gradients of every stack from ∂L/∂logits (S, B, A) and ∂L/∂V (S, B)."""
+        stacks, acts = cache
+        if self.merged:
+            pad = torch.nn.functional.pad(d_values.unsqueeze(-1), (0, self.n_actions - 1))
+            d_out = torch.stack((d_logits, pad), dim=1).flatten(0, 1)  # rows a0,c0,a1,c1…
+            return [mlp.backward(stacks[0], acts[0], d_out)]
+        return [
+            mlp.backward(stacks[0], acts[0], d_logits),
+            mlp.backward(stacks[1], acts[1], d_values.unsqueeze(-1)),
+        ]
 
     def apply_gradients(
-        self, actor_grads: list[Tensor], critic_grads: list[Tensor], row: int | None = None
+        self, grads: list[list[Tensor]], row: int | None = None
     ) -> tuple[Tensor, Tensor]:
-        """Clip (if configured) and take one Adam step for every seed, or for one ``row``.
+        """Clip (if configured) and take one Adam step for every seed, or for seed ``row``.
         Returns the pre-clip global grad norms of actor and critic, per seed."""
-        a_norm = mlp.grad_norms_and_clip(actor_grads, self.cfg.max_grad_norm)
-        c_norm = mlp.grad_norms_and_clip(critic_grads, self.cfg.max_grad_norm)
-        self.adam.step([actor_grads, critic_grads], None if row is None else [row])
+        mx = self.cfg.max_grad_norm
+        if self.merged:
+            norms = mlp.row_norms_and_clip(grads[0], mx).view(-1, 2)
+            a_norm, c_norm = norms[:, 0], norms[:, 1]
+        else:
+            a_norm = mlp.row_norms_and_clip(grads[0], mx)
+            c_norm = mlp.row_norms_and_clip(grads[1], mx)
+        rows = None if row is None else self._rows_of(row)
+        for adam, g in zip(self.adams, grads):
+            adam.step(g, rows)
         return a_norm, c_norm
 
-    def _tensors(self) -> list[list[Tensor]]:
-        """[params, m, v] as flat lists, in a fixed order."""
-        ps = [t for ts, _ in self.adam.groups for t in ts]
-        ms = [t for g in self.adam.m for t in g]
-        vs = [t for g in self.adam.v for t in g]
-        return [ps, ms, vs]
-
     def select(self, keep: list[int]) -> None:
-        """Keep only the given seed rows (seeds that finished leave the group)."""
-        pick = lambda layers: [(w[keep].contiguous(), b[keep].contiguous()) for w, b in layers]  # noqa: E731
-        old_m, old_v, old_steps = self.adam.m, self.adam.v, self.adam.steps
-        self.actor, self.critic = pick(self.actor), pick(self.critic)
+        """Keep only the given seeds (seeds that finished leave the group)."""
+        rows = [r for s in keep for r in self._rows_of(s)]
+        old = self.adams
+        steps = [old[0].steps[s] for s in keep]
+        self.stacks = [[(w[rows].contiguous(), b[rows].contiguous()) for w, b in st]
+                       for st in self.stacks]  # fmt: skip
         self._make_adam(len(keep))
-        self.adam.m = [[t[keep].contiguous() for t in g] for g in old_m]
-        self.adam.v = [[t[keep].contiguous() for t in g] for g in old_v]
-        self.adam.steps = [old_steps[i] for i in keep]
+        for new, o in zip(self.adams, old):
+            new.m = [t[rows].contiguous() for t in o.m]
+            new.v = [t[rows].contiguous() for t in o.v]
+            new.steps = steps
 
     # --- checkpoint helpers: one seed's full learner state -------------------------------
-    def state_of(self, r: int) -> dict:
-        ps, ms, vs = self._tensors()
+    def state_of(self, s: int) -> dict:
+        lo, hi = self._rows_of(s)[0], self._rows_of(s)[-1] + 1
         return {
-            "params": [t[r].clone() for t in ps],
-            "m": [t[r].clone() for t in ms],
-            "v": [t[r].clone() for t in vs],
-            "steps": float(self.adam.steps[r]),
+            "params": [t[lo:hi].clone() for t in self._tensors()],
+            "m": [t[lo:hi].clone() for a in self.adams for t in a.m],
+            "v": [t[lo:hi].clone() for a in self.adams for t in a.v],
+            "steps": float(self.adams[0].steps[s]),
         }
 
-    def load_row(self, r: int, st: dict) -> None:
-        for key, ts in zip(("params", "m", "v"), self._tensors()):
+    def load_row(self, s: int, st: dict) -> None:
+        lo, hi = self._rows_of(s)[0], self._rows_of(s)[-1] + 1
+        ms = [t for a in self.adams for t in a.m]
+        vs = [t for a in self.adams for t in a.v]
+        for key, ts in (("params", self._tensors()), ("m", ms), ("v", vs)):
             for t, saved in zip(ts, st[key]):
-                t[r].copy_(saved)
-        self.adam.steps[r].fill_(float(st["steps"]))
+                t[lo:hi].copy_(saved)
+        self.adams[0].steps[s].fill_(float(st["steps"]))

@@ -72,6 +72,17 @@ def forward(layers: list[tuple[Tensor, Tensor]], x: Tensor) -> tuple[Tensor, lis
     raise ValueError("an MLP needs at least one layer")
 
 
+def row_sum(x: Tensor) -> Tensor:
+    """Σ over dim 1 of (S, B, k) → (S, 1, k) as a ``bmm`` with ones: a reduction whose order
+    does not depend on S (``Tensor.sum`` picks its kernel from the whole shape)."""
+    return torch.bmm(torch.ones(x.shape[0], 1, x.shape[1], dtype=x.dtype), x)
+
+
+def row_mean(x: Tensor) -> Tensor:
+    """Mean over dim 1 of (S, B) → (S,), with the same S-independent reduction order."""
+    return row_sum(x.unsqueeze(2)).view(-1) / x.shape[1]
+
+
 def backward(
     layers: list[tuple[Tensor, Tensor]], acts: list[Tensor], d_out: Tensor
 ) -> list[Tensor]:
@@ -84,7 +95,7 @@ def backward(
         w, _ = layers[i]
         h_prev = acts[i]
         d_w = torch.bmm(h_prev.transpose(1, 2), dz)
-        d_b = dz.sum(dim=1, keepdim=True) if dz.shape[1] > 1 else dz
+        d_b = row_sum(dz) if dz.shape[1] > 1 else dz
         grads.append(d_b)
         grads.append(d_w)
         if i > 0:
@@ -99,50 +110,72 @@ class BatchedAdam:
 
     ``torch._fused_adam_`` is the kernel behind ``torch.optim.Adam(fused=True)`` (a test checks
     the two agree bit for bit). It updates a list of tensors, each with its own step count, so
-    every (seed, layer) slice is one list entry carrying its seed's step: each seed has its own
+    every (layer, row) slice is one list entry carrying its seed's step: each seed has its own
     bias correction and nothing of one seed's update depends on another's.
         m ← β1·m + (1−β1)·g        v ← β2·v + (1−β2)·g²
         θ ← θ − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε)
-    ``groups`` are (tensors, lr) pairs: actor and critic keep their own learning rates, i.e. two
-    optimisers, as in the notebooks.
+
+    ``tensors`` all have R rows; ``row_seed[r]`` is the seed (0…S−1) owning row r and
+    ``row_lr[r]`` its learning rate (actor and critic rows keep their own: two optimisers,
+    as in the notebooks).
     """
 
-    def __init__(self, groups: list[tuple[list[Tensor], float]], n_seeds: int,
-                 beta1: float, beta2: float, eps: float) -> None:  # fmt: skip
-        self.groups = groups
-        self.m = [[torch.zeros_like(t) for t in ts] for ts, _ in groups]
-        self.v = [[torch.zeros_like(t) for t in ts] for ts, _ in groups]
+    def __init__(self, tensors: list[Tensor], row_seed: list[int], row_lr: list[float],
+                 n_seeds: int, beta1: float, beta2: float, eps: float,
+                 owns_steps: bool = True) -> None:  # fmt: skip
+        self.tensors, self.row_seed, self.row_lr = tensors, row_seed, row_lr
+        self.owns_steps = owns_steps  # False: another optimiser advances the shared counts
+        self.m = [torch.zeros_like(t) for t in tensors]
+        self.v = [torch.zeros_like(t) for t in tensors]
         self.steps = [torch.zeros((), dtype=torch.float32) for _ in range(n_seeds)]
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self._cache: dict | None = None
 
-    def step(self, grads: list[list[Tensor]], rows: list[int] | None = None) -> None:
-        """One update of every seed (``rows=None``, grads (S, …)) or of the given seed rows
-        (grads with one leading row per updated seed)."""
-        idx = list(range(len(self.steps))) if rows is None else rows
-        steps = [self.steps[i] for i in idx]
-        torch._foreach_add_(steps, 1.0)
-        for (ts, lr), m, v, gs in zip(self.groups, self.m, self.v, grads):
-            par, gr, mm, vv, st = [], [], [], [], []
-            for t, mt, vt, g in zip(ts, m, v, gs):
-                par += [t[i] for i in idx]
-                mm += [mt[i] for i in idx]
-                vv += [vt[i] for i in idx]
-                gr += g.unbind(0)
-                st += steps
+    def _lists(self, rows: list[int]) -> list[tuple[float, list, list, list, list, list]]:
+        """Per learning rate: (lr, (tensor, row) index, params, m, v, steps) for ``rows``."""
+        out = []
+        for lr in sorted(set(self.row_lr[r] for r in rows)):
+            idx = [(j, r) for j in range(len(self.tensors)) for r in rows if self.row_lr[r] == lr]
+            out.append((
+                lr, idx, [self.tensors[j][r] for j, r in idx], [self.m[j][r] for j, r in idx],
+                [self.v[j][r] for j, r in idx], [self.steps[self.row_seed[r]] for _, r in idx],
+            ))  # fmt: skip
+        return out
+
+    def step(self, grads: list[Tensor], rows: list[int] | None = None) -> None:
+        """One update of every row (``rows=None``; grads have R rows), or of the given rows
+        only (grads have one row per given row, in that order)."""
+        if rows is None:
+            if self._cache is None:
+                self._cache = self._lists(list(range(len(self.row_seed))))
+            groups, local = self._cache, None
+            seeds = self.steps
+        else:
+            groups = self._lists(rows)
+            local = {r: i for i, r in enumerate(rows)}
+            seeds = [self.steps[s] for s in sorted(set(self.row_seed[r] for r in rows))]
+        if self.owns_steps:
+            torch._foreach_add_(seeds, 1.0)
+        unbound = [g.unbind(0) for g in grads]
+        for lr, idx, par, mm, vv, st in groups:
+            if local is None:
+                gr = [unbound[j][r] for j, r in idx]
+            else:
+                gr = [unbound[j][local[r]] for j, r in idx]
             torch._fused_adam_(
                 par, gr, mm, vv, [], st, lr=lr, beta1=self.beta1, beta2=self.beta2,
                 weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False,
             )  # fmt: skip
 
 
-def grad_norms_and_clip(grads: list[Tensor], max_norm: float) -> Tensor:
-    """Per-seed global L2 norm of one network's gradients (before clipping) and, if
-    ``max_norm > 0``, ``torch.nn.utils.clip_grad_norm_``'s in-place rescaling:
-    g ← g·min(1, max_norm/(‖g‖ + 1e-6))."""
-    s = grads[0].shape[0]
-    norm = torch.linalg.vector_norm(torch.cat([g.reshape(s, -1) for g in grads], 1), dim=1)
+def row_norms_and_clip(grads: list[Tensor], max_norm: float) -> Tensor:
+    """Global L2 norm of each row's gradients (one row = one network of one seed), before
+    clipping, and if ``max_norm > 0`` ``torch.nn.utils.clip_grad_norm_``'s in-place rescaling
+    g ← g·min(1, max_norm/(‖g‖ + 1e-6)) per row."""
+    r = grads[0].shape[0]
+    norm = torch.linalg.vector_norm(torch.cat([g.reshape(r, -1) for g in grads], 1), dim=1)
     if max_norm > 0:
         coef = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
         for g in grads:
-            g.mul_(coef.view(s, *([1] * (g.dim() - 1))))
+            g.mul_(coef.view(r, *([1] * (g.dim() - 1))))
     return norm

@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import batched_mlp as mlp
 from .agent import categorical_from_logits, policy_logit_grad, sample_actions
 from .config import A2CConfig
 from .train import GroupTrainer
@@ -44,16 +43,14 @@ def episode_update(
     cfg: A2CConfig, final_obs: np.ndarray | None,
 ) -> dict[str, float]:
     """One end-of-episode update of the seed in ``row``; returns the episode's statistics."""
-    actor, critic = agent.rows(row)
     T = len(rewards)
     x = torch.from_numpy(states).unsqueeze(0)  # (1, T, n_obs)
-    logits, a_acts = mlp.forward(actor, x)
+    logits, v, cache = agent.forward(x, row=row)
     logp, p, ent = categorical_from_logits(logits)  # (1,T,A), (1,T,A), (1,T)
-    v, c_acts = mlp.forward(critic, x)
-    vs = v[0, :, 0]
+    vs = v[0]
     last = 0.0
     if final_obs is not None:  # bootstrap_on_truncation after a time-limit cut
-        v_last, _ = mlp.forward(critic, torch.from_numpy(final_obs).view(1, 1, -1))
+        _, v_last, _ = agent.forward(torch.from_numpy(final_obs).view(1, 1, -1), row=row)
         last = float(v_last.item())
     target = episodic_targets(torch.from_numpy(rewards), vs, cfg.gamma, last)
     G = target - vs
@@ -67,10 +64,8 @@ def episode_update(
         actor_loss = -(G.sum() * logp_a.sum())
     # summed actor loss ⇒ summed entropy bonus; mean critic loss ⇒ dV_t = 2(V_t − target_t)/T
     d_logits = policy_logit_grad(logp, p, ent, a_t, weight, cfg.entropy_coef)
-    d_v = (2.0 * (vs - target) / T).view(1, T, 1)
-    a_norm, c_norm = agent.apply_gradients(
-        mlp.backward(actor, a_acts, d_logits), mlp.backward(critic, c_acts, d_v), row=row
-    )
+    d_v = (2.0 * (vs - target) / T).view(1, T)
+    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits, d_v), row=row)
     return {
         "actor_loss": float(actor_loss),
         "critic_loss": float((target - vs).square().mean()),
@@ -96,7 +91,7 @@ def run(tr: GroupTrainer) -> None:
     ep_len = np.zeros(S, dtype=np.int64)
     while tr.runs:
         S = len(tr.runs)
-        logits, _ = mlp.forward(tr.agent.actor, torch.from_numpy(obs).unsqueeze(1))
+        logits, _, _ = tr.agent.forward(torch.from_numpy(obs).unsqueeze(1))
         _, p, _ = categorical_from_logits(logits)
         u = torch.tensor([[r.act_rng.random()] for r in tr.runs], dtype=torch.float32)
         acts = sample_actions(p, u).squeeze(1).tolist()

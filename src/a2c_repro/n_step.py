@@ -62,7 +62,7 @@ def run(tr: GroupTrainer) -> None:
         b_done = np.zeros((S, k, n), np.float32)
         finished: set[int] = set()
         for t in range(n):
-            logits, _ = mlp.forward(tr.agent.actor, torch.from_numpy(obs))
+            logits, _, _ = tr.agent.forward(torch.from_numpy(obs))
             _, p, _ = categorical_from_logits(logits)
             u = torch.from_numpy(np.stack([r.act_rng.random(k) for r in tr.runs]).astype(np.float32))
             acts = sample_actions(p, u).numpy()
@@ -81,7 +81,8 @@ def run(tr: GroupTrainer) -> None:
                         continue
                     cut = tu and not te
                     if cfg.bootstrap_on_truncation and cut:  # SB3: r += γ·V(s_T)
-                        v_last, _ = mlp.forward(tr.agent.rows(i)[1], torch.from_numpy(o).view(1, 1, -1))
+                        x_last = torch.from_numpy(o).view(1, 1, -1)
+                        _, v_last, _ = tr.agent.forward(x_last, row=i)
                         b_rew[i, j, t] += cfg.gamma * float(v_last.item())
                     b_done[i, j, t] = 1.0
                     if i not in finished:
@@ -108,29 +109,24 @@ def run(tr: GroupTrainer) -> None:
             S = len(keep)
         # --- update: all seeds at once on their k×n batches ---------------------------------
         x = torch.from_numpy(b_obs.reshape(S, k * n, tr.n_obs))
-        logits, a_acts = mlp.forward(tr.agent.actor, x)
+        logits, vs, cache = tr.agent.forward(x)  # (S, k·n, A), (S, k·n)
         logp, p, ent = categorical_from_logits(logits)
-        v, c_acts = mlp.forward(tr.agent.critic, x)
-        vs = v[..., 0]  # (S, k·n)
-        v_boot, _ = mlp.forward(tr.agent.critic, torch.from_numpy(obs))
+        _, v_boot, _ = tr.agent.forward(torch.from_numpy(obs))
         R = n_step_returns(
-            torch.from_numpy(b_rew), torch.from_numpy(b_done), v_boot[..., 0], cfg.gamma
+            torch.from_numpy(b_rew), torch.from_numpy(b_done), v_boot, cfg.gamma
         ).reshape(S, k * n)
         adv = R - vs
         a_t = torch.from_numpy(b_act.reshape(S, k * n))
         logp_a = logp.gather(2, a_t.unsqueeze(2)).squeeze(2)
         B = k * n
         d_logits = policy_logit_grad(logp, p, ent, a_t, adv / B, cfg.entropy_coef / B)
-        d_v = (2.0 * (vs - R) / B).unsqueeze(2)
-        a_norm, c_norm = tr.agent.apply_gradients(
-            mlp.backward(tr.agent.actor, a_acts, d_logits),
-            mlp.backward(tr.agent.critic, c_acts, d_v),
-        )
+        d_v = 2.0 * (vs - R) / B
+        a_norm, c_norm = tr.agent.apply_gradients(tr.agent.backward(cache, d_logits, d_v))
+        rm = mlp.row_mean
         stats = torch.stack(
             [
-                -(logp_a * adv).mean(1), (R - vs).square().mean(1), ent.mean(1),
-                adv.abs().mean(1), vs.mean(1), a_norm, c_norm,
-                (p.amax(-1) > 0.99).to(torch.float32).mean(1),
+                rm(-(logp_a * adv)), rm((R - vs).square()), rm(ent), rm(adv.abs()), rm(vs),
+                a_norm, c_norm, rm((p.amax(-1) > 0.99).to(torch.float32)),
             ],
             dim=1,
         ).numpy()  # fmt: skip

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import batched_mlp as mlp
 from .agent import categorical_from_logits, policy_logit_grad, sample_actions
 from .seed_run import STATS
 from .train import GroupTrainer
@@ -43,8 +42,7 @@ def run(tr: GroupTrainer) -> None:
     ep_len = np.zeros(S, dtype=np.int64)
     while tr.runs:
         S = len(tr.runs)
-        x = torch.from_numpy(obs).unsqueeze(1)  # (S, 1, n_obs)
-        logits, a_acts = mlp.forward(tr.agent.actor, x)
+        logits, v_s, cache = tr.agent.forward(torch.from_numpy(obs).unsqueeze(1))  # s: (S,1,·)
         logp, p, ent = categorical_from_logits(logits)  # (S,1,A), (S,1,A), (S,1)
         u = torch.tensor([[r.act_rng.random()] for r in tr.runs], dtype=torch.float32)
         actions = sample_actions(p, u)  # (S, 1)
@@ -63,9 +61,8 @@ def run(tr: GroupTrainer) -> None:
         ended = term | trunc
         masked = term if cfg.bootstrap_on_truncation else ended
 
-        # Critic on s and s′ in one pass; only the s rows receive a gradient.
-        v, c_acts = mlp.forward(tr.agent.critic, torch.from_numpy(np.stack([obs, next_obs], 1)))
-        v_s, v_next = v[:, 0, 0], v[:, 1, 0]
+        _, v_next, _ = tr.agent.forward(torch.from_numpy(next_obs).unsqueeze(1))  # V(s′)
+        v_s, v_next = v_s[:, 0], v_next[:, 0]
         target = one_step_targets(
             torch.from_numpy(rew), v_next, torch.from_numpy(masked.astype(np.float32)), cfg.gamma
         )
@@ -73,12 +70,8 @@ def run(tr: GroupTrainer) -> None:
         logp_a = logp.squeeze(1).gather(1, actions).squeeze(1)
 
         d_logits = policy_logit_grad(logp, p, ent, actions, adv.unsqueeze(1), cfg.entropy_coef)
-        d_v = torch.zeros_like(v)
-        d_v[:, 0, 0] = 2.0 * (v_s - target)  # ∂(V − target)²/∂V
-        a_norm, c_norm = tr.agent.apply_gradients(
-            mlp.backward(tr.agent.actor, a_acts, d_logits),
-            mlp.backward(tr.agent.critic, c_acts, d_v),
-        )
+        d_v = (2.0 * (v_s - target)).unsqueeze(1)  # ∂(V − target)²/∂V
+        a_norm, c_norm = tr.agent.apply_gradients(tr.agent.backward(cache, d_logits, d_v))
         ent1 = ent.squeeze(1)
         top = (p.squeeze(1).amax(-1) > 0.99).to(torch.float32)
         acc += torch.stack(

@@ -19,7 +19,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import batched_mlp as mlp
 from .agent import AgentGroup, categorical_from_logits, sample_actions
 from .config import A2CConfig, ConfigError, validate
 from .envs import env_dims
@@ -45,13 +44,12 @@ def run_dir(out_dir: Path, env_id: str, variant: str) -> Path:
 def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
     """One sampled (not greedy) evaluation episode on the seed's own evaluation env,
     without learning — the one-step notebook's `inference_env` loop."""
-    actor, _ = agent.rows(row)
     env = run.eval_env
     obs, _ = env.reset()
     total = 0.0
     while True:
         x = torch.from_numpy(np.asarray(obs, dtype=np.float32)).view(1, 1, -1)
-        logits, _ = mlp.forward(actor, x)
+        logits, _, _ = agent.forward(x, row=row)
         _, p, _ = categorical_from_logits(logits)
         u = torch.tensor([[run.eval_rng.random()]], dtype=torch.float32)
         a = int(sample_actions(p, u).item())
