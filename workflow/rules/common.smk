@@ -9,11 +9,26 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-validate(config, schema="../schemas/config.schema.yaml")
-
-
 def config_error(key, message):
     raise WorkflowError(f"Invalid config: {key}: {message}")
+
+
+def check_schema(cfg, schema_path):
+    """Schema check with a one-line message that names the offending key first."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(cfg)
+    )
+    if error is not None:
+        key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        config_error(key, error.message)
+
+
+check_schema(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+validate(config, schema="../schemas/config.schema.yaml")  # also fills in the defaults
 
 
 def check_config(cfg):

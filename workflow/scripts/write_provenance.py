@@ -3,11 +3,13 @@ configuration, git commit (or $A2C_REPRO_GIT_COMMIT inside Docker), config sha25
 
 
 import datetime
+import hashlib
 import os
 import platform
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 from deterministic_io import log_to, write_json
 
@@ -25,6 +27,20 @@ def git_commit() -> dict:
     except (OSError, subprocess.CalledProcessError):
         commit = os.environ.get("A2C_REPRO_GIT_COMMIT", "unknown")
         return {"commit": commit, "source": "A2C_REPRO_GIT_COMMIT", "tracked_changes": None}
+
+
+def engine_source_sha256() -> str | None:
+    """sha256 over the imported engine package's .py files (name + bytes): identifies the
+    exact engine code even when it differs from the git commit (e.g. an uncommitted edit)."""
+    try:
+        import a2c_repro
+    except ImportError:
+        return None
+    root = Path(a2c_repro.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def package_versions(names: list[str]) -> dict:
@@ -52,6 +68,7 @@ def main(snakemake) -> None:
         "torch_config": torch.__config__.show(),
         "torch_num_threads_default": torch.get_num_threads(),
         "git": git_commit(),
+        "engine_source_sha256": engine_source_sha256(),
         "config_sha256": snakemake.params.config_sha256,
     }
     write_json(data, snakemake.output[0])

@@ -1,0 +1,114 @@
+"""The config is checked before any job runs: bad configs are rejected with a message
+naming the key and nothing is written; the default config plans the full experiment."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from pipeline_helpers import REPO, copy_workflow, snakemake
+
+TINY = yaml.safe_load((REPO / ".test/config/config.yaml").read_text())
+DEFAULT = yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("config"))
+
+
+def set_path(cfg, path, value):
+    node = cfg
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+def _typo_top_level(cfg):
+    cfg["result_dir"] = cfg.pop("results_dir")
+
+
+def _unknown_hyperparameter(cfg):
+    cfg["variants"]["one_step"]["hyperparameters"]["actor_lrr"] = 0.001
+
+
+BAD = {
+    "unknown top-level key": (_typo_top_level, "result_dir"),
+    "hyperparameter of the wrong type": (
+        lambda c: set_path(c, ["variants", "one_step", "hyperparameters", "actor_lr"], "fast"),
+        "variants.one_step.hyperparameters.actor_lr",
+    ),
+    "discount out of range": (
+        lambda c: set_path(c, ["variants", "episodic", "hyperparameters", "gamma"], 1.5),
+        "variants.episodic.hyperparameters.gamma",
+    ),
+    "unknown hyperparameter": (_unknown_hyperparameter, "actor_lrr"),
+    "zero episodes": (
+        lambda c: set_path(c, ["experiment", "envs", "CartPole-v1", "episodes"], 0),
+        "experiment.envs.CartPole-v1.episodes",
+    ),
+    "unknown engine variant": (
+        lambda c: set_path(c, ["variants", "one_step", "engine"], "two_step"),
+        "variants.one_step.engine",
+    ),
+    "experiment names an undefined variant": (
+        lambda c: set_path(c, ["experiment", "variants"], ["one_step", "reinforce"]),
+        "experiment.variants[1]",
+    ),
+    "env that Gymnasium does not know": (
+        lambda c: c["experiment"]["envs"].update({"CartPole-v9": {"episodes": 5, "seeds_per_job": 1}}),
+        "CartPole-v9",
+    ),
+    "confidence level above 1": (
+        lambda c: set_path(c, ["analysis", "bootstrap", "confidence"], 1.5),
+        "analysis.bootstrap.confidence",
+    ),
+    "seeds per job of the wrong type": (
+        lambda c: set_path(c, ["experiment", "envs", "CartPole-v1", "seeds_per_job"], "all"),
+        "experiment.envs.CartPole-v1.seeds_per_job",
+    ),
+    "notebook reference of unequal lengths": (
+        lambda c: c["collapse_figure"]["notebook_eval"]["returns"].pop(),
+        "collapse_figure.notebook_eval",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_config_is_rejected_naming_the_key(workdir, tmp_path, case):
+    mutate, key = BAD[case]
+    cfg = copy.deepcopy(TINY)
+    results, figures = tmp_path / "results", tmp_path / "figures"
+    cfg["results_dir" if "results_dir" in cfg else "result_dir"] = str(results)
+    cfg["figures_dir"] = str(figures)
+    mutate(cfg)
+    if "result_dir" in cfg:
+        cfg["result_dir"] = str(results)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake(workdir, "--cores", "1", "--configfile", str(path))
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "Invalid config" in out and key in out, out[-2000:]
+    assert not results.exists() and not figures.exists()
+
+
+def test_default_config_plans_the_full_experiment(workdir):
+    plan = snakemake(workdir, "-n", "--forceall", "--quiet", "rules")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    exp = DEFAULT["experiment"]
+    jobs = {}
+    for line in plan.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            jobs[parts[0]] = int(parts[1])
+    n_train = sum(
+        len(exp["variants"]) * -(-exp["seeds"]["count"] // env["seeds_per_job"])
+        for env in exp["envs"].values()
+    )
+    assert sum(v for k, v in jobs.items() if k.startswith("train_")) == n_train
+    assert jobs["learning_curves"] == len(exp["envs"])
+    for rule in ("aggregate", "one_step_collapse", "final_returns", "provenance", "all"):
+        assert jobs[rule] == 1

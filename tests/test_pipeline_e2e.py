@@ -1,0 +1,161 @@
+"""End to end: the tiny config (.test/config/config.yaml) through the whole pipeline.
+
+One run in a temporary copy of the workflow; the tests then check what a user relies on:
+the tables' columns, that every figure is a real image, that a rerun changes nothing and
+that changing one variant reruns only that variant.
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+
+import pandas as pd
+import pytest
+import yaml
+from PIL import Image
+
+from pipeline_helpers import copy_workflow, digests, snakemake
+
+TINY = ".test/config/config.yaml"
+ENGINE_COLUMNS = [
+    "variant", "env_id", "seed", "episode", "return", "length", "env_steps", "actor_loss",
+    "critic_loss", "entropy", "eval_return", "abs_advantage", "value_mean", "actor_grad_norm",
+    "critic_grad_norm", "top_prob_gt_099", "majority_action_frac",
+]
+STAT_COLUMNS = ["n_seeds", "mean", "iqm", "median", "iqm_ci_low", "iqm_ci_high"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    wd = copy_workflow(tmp_path_factory.mktemp("tiny"))
+    cfg = yaml.safe_load((wd / TINY).read_text())
+    start = time.monotonic()
+    run = snakemake(wd, "--cores", "2", "--configfile", TINY)
+    elapsed = time.monotonic() - start
+    assert run.returncode == 0, run.stderr[-4000:]
+    return {
+        "wd": wd,
+        "cfg": cfg,
+        "elapsed": elapsed,
+        "results": wd / cfg["results_dir"],
+        "figures": wd / cfg["figures_dir"],
+    }
+
+
+def test_tiny_pipeline_runs_in_under_two_minutes(tiny):
+    assert tiny["elapsed"] < 120, f"tiny pipeline took {tiny['elapsed']:.0f} s"
+
+
+def test_episodes_csv_has_every_episode_of_every_run(tiny):
+    episodes = pd.read_csv(tiny["results"] / "aggregated/episodes.csv")
+    assert [c for c in episodes.columns if c != "engine"] == ENGINE_COLUMNS
+    exp = tiny["cfg"]["experiment"]
+    n_runs = len(exp["envs"]) * len(exp["variants"]) * exp["seeds"]["count"]
+    assert episodes.groupby(["env_id", "variant", "seed"]).ngroups == n_runs
+    for env, env_cfg in exp["envs"].items():
+        per_run = episodes[episodes["env_id"] == env].groupby(["variant", "seed"])["episode"]
+        assert (per_run.count() == env_cfg["episodes"]).all()
+        assert (per_run.min() == 0).all()
+
+
+def test_summary_and_final_tables(tiny):
+    agg = tiny["results"] / "aggregated"
+    summary = pd.read_csv(agg / "summary.csv")
+    assert list(summary.columns[:3]) == ["env_id", "variant", "episode"]
+    assert set(STAT_COLUMNS) <= set(summary.columns)
+    assert (summary["n_seeds"] == tiny["cfg"]["experiment"]["seeds"]["count"]).all()
+    assert (summary["iqm_ci_low"] <= summary["iqm"] + 1e-9).all()
+    assert (summary["iqm"] <= summary["iqm_ci_high"] + 1e-9).all()
+    steps = pd.read_csv(agg / "summary_env_steps.csv")
+    assert {"env_steps", *STAT_COLUMNS} <= set(steps.columns)
+    final = pd.read_csv(agg / "final.csv")
+    for col in ["env_id", "variant", "seed", "final_return", "peak_mean_return", "peak_episode"]:
+        assert col in final.columns
+    exp = tiny["cfg"]["experiment"]
+    assert len(final) == len(exp["envs"]) * len(exp["variants"]) * exp["seeds"]["count"]
+
+
+def expected_figures(cfg):
+    stems = ["one_step_collapse", "final_returns"]
+    for env in cfg["experiment"]["envs"]:
+        stems += [f"learning_curves_{env}", f"learning_curves_{env}_env_steps"]
+    return stems
+
+
+def test_every_figure_is_a_valid_nonempty_image(tiny):
+    for stem in expected_figures(tiny["cfg"]):
+        png = tiny["figures"] / f"{stem}.png"
+        with Image.open(png) as im:
+            im.verify()
+        with Image.open(png) as im:
+            assert im.width > 300 and im.height > 200
+            # not a blank canvas: some pixels differ from the background
+            assert len(im.convert("L").getcolors(maxcolors=1 << 20)) > 10
+        svg = ET.parse(tiny["figures"] / f"{stem}.svg").getroot()
+        assert svg.tag.endswith("svg")
+        assert len(list(svg.iter())) > 50
+
+
+def test_provenance_records_versions_and_config_hash(tiny):
+    prov = yaml.safe_load((tiny["results"] / "provenance.json").read_text())
+    assert len(prov["config_sha256"]) == 64
+    assert prov["packages"]["torch"] and prov["packages"]["snakemake"]
+    assert "torch_config" in prov and prov["python"].startswith("3.")
+
+
+def test_second_run_has_nothing_to_do(tiny):
+    dry = snakemake(tiny["wd"], "-n", "--configfile", TINY)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_forced_rerun_is_byte_identical(tiny):
+    suffixes = (".csv", ".png", ".svg")
+    before = digests(tiny["results"], suffixes) | digests(tiny["figures"], suffixes)
+    assert len(before) > 20
+    rerun = snakemake(tiny["wd"], "--cores", "2", "--configfile", TINY, "--forceall")
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    after = digests(tiny["results"], suffixes) | digests(tiny["figures"], suffixes)
+    changed = sorted(k for k in before if before[k] != after.get(k))
+    assert not changed, f"rerun changed: {changed}"
+
+
+def test_changing_one_variant_reruns_only_that_variant(tiny):
+    # last in this module: it changes the tiny run's results
+    wd, cfg = tiny["wd"], tiny["cfg"]
+    cfg = yaml.safe_load(yaml.safe_dump(cfg))
+    cfg["variants"]["one_step"]["hyperparameters"]["actor_lr"] = 0.0005
+    (wd / "changed.yaml").write_text(yaml.safe_dump(cfg))
+    runs = tiny["results"] / "runs/main"
+    episodic = digests(runs / "episodic", (".csv",))
+    episodic_mtimes = {p: p.stat().st_mtime_ns for p in (runs / "episodic").rglob("*.csv")}
+    one_step = digests(runs / "one_step", (".csv",))
+
+    plan = snakemake(wd, "-n", "--configfile", "changed.yaml")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    jobs = job_counts(plan.stdout)
+    trained = {rule for rule in jobs if rule.startswith("train_")}
+    n_groups = len(cfg["experiment"]["envs"])  # tiny config: one seed group per env
+    assert trained and all(r.startswith("train_one_step_") for r in trained), jobs
+    assert len(trained) == n_groups
+    assert {"aggregate", "learning_curves", "one_step_collapse", "final_returns"} <= set(jobs)
+
+    run = snakemake(wd, "--cores", "2", "--configfile", "changed.yaml")
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert digests(runs / "episodic", (".csv",)) == episodic
+    assert {p: p.stat().st_mtime_ns for p in episodic_mtimes} == episodic_mtimes
+    assert digests(runs / "one_step", (".csv",)) != one_step
+
+
+def job_counts(dry_run_stdout: str) -> dict[str, int]:
+    """Parse the 'Job stats' table of a dry run into {rule: count}."""
+    counts = {}
+    lines = dry_run_stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("job ")) + 2
+    for line in lines[start:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
