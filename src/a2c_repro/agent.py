@@ -73,27 +73,27 @@ class AgentGroup:
         self._make_adam(S)
 
     # --- layout ---------------------------------------------------------------------------
-    def _rows_of(self, s: int) -> list[int]:
-        return [2 * s, 2 * s + 1] if self.merged else [s]
-
     def _tensors(self) -> list[Tensor]:
         return [t for stack in self.stacks for pair in stack for t in pair]
 
     def _make_adam(self, n_seeds: int) -> None:
         cfg = self.cfg
+        betas = (cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps)
+        self.grads = [mlp.FlatGrads([tuple(w.shape[1:]) for w, _ in st], st[0][0].shape[0])
+                      for st in self.stacks]  # fmt: skip
+        self._grad_views = [g.layer_views() for g in self.grads]
         if self.merged:
             row_seed = [r // 2 for r in range(2 * n_seeds)]
             row_lr = [cfg.actor_lr if r % 2 == 0 else cfg.critic_lr for r in range(2 * n_seeds)]
-            tensors = self._tensors()
-            self.adams = [mlp.BatchedAdam(tensors, row_seed, row_lr, n_seeds,
-                                          cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps)]  # fmt: skip
+            self.adams = [mlp.BatchedAdam(self._tensors(), self.grads[0], row_seed, row_lr,
+                                          n_seeds, *betas)]  # fmt: skip
         else:
             self.adams = []
-            for k, (stack, lr) in enumerate(zip(self.stacks, (cfg.actor_lr, cfg.critic_lr))):
-                ts = [t for pair in stack for t in pair]
-                self.adams.append(mlp.BatchedAdam(ts, list(range(n_seeds)), [lr] * n_seeds,
-                                                  n_seeds, cfg.adam_beta1, cfg.adam_beta2,
-                                                  cfg.adam_eps, owns_steps=k == 0))  # fmt: skip
+            for k, lr in enumerate((cfg.actor_lr, cfg.critic_lr)):
+                ts = [t for pair in self.stacks[k] for t in pair]
+                self.adams.append(mlp.BatchedAdam(ts, self.grads[k], list(range(n_seeds)),
+                                                  [lr] * n_seeds, n_seeds, *betas,
+                                                  owns_steps=k == 0))  # fmt: skip
             self.adams[1].steps = self.adams[0].steps  # one step count per seed
 
     @property
@@ -101,55 +101,60 @@ class AgentGroup:
         return len(self.adams[0].steps)
 
     # --- forward / backward -----------------------------------------------------------------
-    def _stacks_for(self, row: int | None) -> list[list[tuple[Tensor, Tensor]]]:
+    def _span(self, row: int | None) -> tuple[int, int | None]:
         if row is None:
-            return self.stacks
-        lo, hi = (2 * row, 2 * row + 2) if self.merged else (row, row + 1)
-        return [[(w[lo:hi], b[lo:hi]) for w, b in stack] for stack in self.stacks]
+            return 0, None
+        return (2 * row, 2 * row + 2) if self.merged else (row, row + 1)
 
     def forward(self, x: Tensor, row: int | None = None) -> tuple[Tensor, Tensor, tuple]:
         """Policy logits (S, B, A) and values V (S, B) of observations x (S, B, n_obs), for all
         seeds or for seed ``row`` alone (then S = 1). The cache feeds ``backward``."""
-        stacks = self._stacks_for(row)
+        lo, hi = self._span(row)
+        stacks = self.stacks if row is None else [
+            [(w[lo:hi], b[lo:hi]) for w, b in st] for st in self.stacks
+        ]  # fmt: skip
         if self.merged:
             out, acts = mlp.forward(stacks[0], x.repeat_interleave(2, dim=0))
-            return out[0::2], out[1::2, :, 0], (stacks, [acts])
+            return out[0::2], out[1::2, :, 0], (row, stacks, [acts])
         logits, a_acts = mlp.forward(stacks[0], x)
         v, c_acts = mlp.forward(stacks[1], x)
-        return logits, v[..., 0], (stacks, [a_acts, c_acts])
+        return logits, v[..., 0], (row, stacks, [a_acts, c_acts])
 
-    def backward(self, cache: tuple, d_logits: Tensor, d_values: Tensor) -> list[list[Tensor]]:
-        """Gradients of every stack from ∂L/∂logits (S, B, A) and ∂L/∂V (S, B)."""
-        stacks, acts = cache
+    def backward(self, cache: tuple, d_logits: Tensor, d_values: Tensor) -> int | None:
+        """Write the gradients of every network from ∂L/∂logits (S, B, A) and ∂L/∂V (S, B)
+        into the gradient buffers; returns the row to pass to ``apply_gradients``."""
+        row, stacks, acts = cache
+        lo, hi = self._span(row)
+        views = self._grad_views if row is None else [g.layer_views(lo, hi) for g in self.grads]
         if self.merged:
             pad = torch.nn.functional.pad(d_values.unsqueeze(-1), (0, self.n_actions - 1))
             d_out = torch.stack((d_logits, pad), dim=1).flatten(0, 1)  # rows a0,c0,a1,c1…
-            return [mlp.backward(stacks[0], acts[0], d_out)]
-        return [
-            mlp.backward(stacks[0], acts[0], d_logits),
-            mlp.backward(stacks[1], acts[1], d_values.unsqueeze(-1)),
-        ]
+            mlp.backward(stacks[0], acts[0], d_out, views[0])
+        else:
+            mlp.backward(stacks[0], acts[0], d_logits, views[0])
+            mlp.backward(stacks[1], acts[1], d_values.unsqueeze(-1), views[1])
+        return row
 
-    def apply_gradients(
-        self, grads: list[list[Tensor]], row: int | None = None
-    ) -> tuple[Tensor, Tensor]:
-        """Clip (if configured) and take one Adam step for every seed, or for seed ``row``.
-        Returns the pre-clip global grad norms of actor and critic, per seed."""
+    def apply_gradients(self, row: int | None = None) -> tuple[Tensor, Tensor]:
+        """Clip (if configured) and take one Adam step for every seed, or for seed ``row``,
+        from the gradients ``backward`` wrote. Returns the pre-clip global gradient norms of
+        actor and critic, per seed."""
         mx = self.cfg.max_grad_norm
+        lo, hi = self._span(row)
         if self.merged:
-            norms = mlp.row_norms_and_clip(grads[0], mx).view(-1, 2)
+            norms = mlp.row_norms_and_clip(self.grads[0].flat[lo:hi], mx).view(-1, 2)
             a_norm, c_norm = norms[:, 0], norms[:, 1]
         else:
-            a_norm = mlp.row_norms_and_clip(grads[0], mx)
-            c_norm = mlp.row_norms_and_clip(grads[1], mx)
-        rows = None if row is None else self._rows_of(row)
-        for adam, g in zip(self.adams, grads):
-            adam.step(g, rows)
+            a_norm = mlp.row_norms_and_clip(self.grads[0].flat[lo:hi], mx)
+            c_norm = mlp.row_norms_and_clip(self.grads[1].flat[lo:hi], mx)
+        rows = None if row is None else list(range(lo, hi))
+        for adam in self.adams:
+            adam.step(rows)
         return a_norm, c_norm
 
     def select(self, keep: list[int]) -> None:
         """Keep only the given seeds (seeds that finished leave the group)."""
-        rows = [r for s in keep for r in self._rows_of(s)]
+        rows = [r for s in keep for r in range(*self._span(s))]
         old = self.adams
         steps = [old[0].steps[s] for s in keep]
         self.stacks = [[(w[rows].contiguous(), b[rows].contiguous()) for w, b in st]
@@ -162,7 +167,7 @@ class AgentGroup:
 
     # --- checkpoint helpers: one seed's full learner state -------------------------------
     def state_of(self, s: int) -> dict:
-        lo, hi = self._rows_of(s)[0], self._rows_of(s)[-1] + 1
+        lo, hi = self._span(s)
         return {
             "params": [t[lo:hi].clone() for t in self._tensors()],
             "m": [t[lo:hi].clone() for a in self.adams for t in a.m],
@@ -171,7 +176,7 @@ class AgentGroup:
         }
 
     def load_row(self, s: int, st: dict) -> None:
-        lo, hi = self._rows_of(s)[0], self._rows_of(s)[-1] + 1
+        lo, hi = self._span(s)
         ms = [t for a in self.adams for t in a.m]
         vs = [t for a in self.adams for t in a.v]
         for key, ts in (("params", self._tensors()), ("m", ms), ("v", vs)):

@@ -84,25 +84,54 @@ def row_mean(x: Tensor) -> Tensor:
 
 
 def backward(
-    layers: list[tuple[Tensor, Tensor]], acts: list[Tensor], d_out: Tensor
-) -> list[Tensor]:
-    """Gradients of a scalar-per-seed loss given ``d_out`` = ∂loss/∂output (S, B, n_out).
-
-    Returns gradients in layer order [dW_0, db_0, dW_1, db_1, …], shaped like the params."""
-    grads: list[Tensor] = []
+    layers: list[tuple[Tensor, Tensor]], acts: list[Tensor], d_out: Tensor,
+    out: list[tuple[Tensor, Tensor]],
+) -> None:
+    """Gradients of a scalar-per-row loss given ``d_out`` = ∂loss/∂output (R, B, n_out),
+    written into ``out`` = [(dW_0, db_0), …] (views into a flat (R, P) gradient buffer)."""
     dz = d_out
     for i in range(len(layers) - 1, -1, -1):
         w, _ = layers[i]
         h_prev = acts[i]
-        d_w = torch.bmm(h_prev.transpose(1, 2), dz)
-        d_b = row_sum(dz) if dz.shape[1] > 1 else dz
-        grads.append(d_b)
-        grads.append(d_w)
+        g_w, g_b = out[i]
+        torch.bmm(h_prev.transpose(1, 2), dz, out=g_w)
+        if dz.shape[1] > 1:
+            torch.bmm(torch.ones(dz.shape[0], 1, dz.shape[1]), dz, out=g_b)  # see row_sum
+        else:
+            g_b.copy_(dz)
         if i > 0:
             dh = torch.bmm(dz, w.transpose(1, 2))
             dz = torch.ops.aten.threshold_backward(dh, h_prev, 0.0)  # relu': 1[h > 0]
-    grads.reverse()
-    return grads
+
+
+class FlatGrads:
+    """One (R, P) gradient buffer whose row r holds every layer's gradient of row r; the
+    per-layer (R, in, out) views receive ``backward``'s results, so per-row norms, clipping
+    and the optimiser's per-row views need no copies."""
+
+    def __init__(self, shapes: list[tuple[int, int]], n_rows: int) -> None:
+        self.shapes = shapes
+        self.offsets = []
+        pos = 0
+        for a, b in shapes:
+            self.offsets.append((pos, pos + a * b))
+            pos += a * b + b
+        self.flat = torch.zeros(n_rows, pos)
+
+    def layer_views(self, lo: int = 0, hi: int | None = None) -> list[tuple[Tensor, Tensor]]:
+        f = self.flat[lo:hi]
+        r = f.shape[0]
+        return [
+            (f[:, w0 : w0 + a * b].view(r, a, b), f[:, b0 : b0 + b].view(r, 1, b))
+            for (a, b), (w0, b0) in zip(self.shapes, self.offsets)
+        ]
+
+    def row_views(self, r: int) -> list[Tensor]:
+        """Row r's gradient of each param tensor, in [W_0, b_0, W_1, …] order."""
+        out = []
+        for (a, b), (w0, b0) in zip(self.shapes, self.offsets):
+            out += [self.flat[r, w0 : w0 + a * b].view(a, b), self.flat[r, b0 : b0 + b].view(1, b)]
+        return out
 
 
 class BatchedAdam:
@@ -115,67 +144,61 @@ class BatchedAdam:
         m ← β1·m + (1−β1)·g        v ← β2·v + (1−β2)·g²
         θ ← θ − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε)
 
-    ``tensors`` all have R rows; ``row_seed[r]`` is the seed (0…S−1) owning row r and
-    ``row_lr[r]`` its learning rate (actor and critic rows keep their own: two optimisers,
-    as in the notebooks).
+    ``tensors`` ([W_0, b_0, …]) all have R rows; ``row_seed[r]`` is the seed owning row r and
+    ``row_lr[r]`` its learning rate (actor and critic rows keep their own: two optimisers, as
+    in the notebooks). Gradients are read from ``grads`` (a FlatGrads of the same rows).
     """
 
-    def __init__(self, tensors: list[Tensor], row_seed: list[int], row_lr: list[float],
-                 n_seeds: int, beta1: float, beta2: float, eps: float,
+    def __init__(self, tensors: list[Tensor], grads: FlatGrads, row_seed: list[int],
+                 row_lr: list[float], n_seeds: int, beta1: float, beta2: float, eps: float,
                  owns_steps: bool = True) -> None:  # fmt: skip
-        self.tensors, self.row_seed, self.row_lr = tensors, row_seed, row_lr
+        self.tensors, self.grads = tensors, grads
+        self.row_seed, self.row_lr = row_seed, row_lr
         self.owns_steps = owns_steps  # False: another optimiser advances the shared counts
         self.m = [torch.zeros_like(t) for t in tensors]
         self.v = [torch.zeros_like(t) for t in tensors]
         self.steps = [torch.zeros((), dtype=torch.float32) for _ in range(n_seeds)]
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self._cache: dict | None = None
+        self._cache: list | None = None
 
-    def _lists(self, rows: list[int]) -> list[tuple[float, list, list, list, list, list]]:
-        """Per learning rate: (lr, (tensor, row) index, params, m, v, steps) for ``rows``."""
+    def _lists(self, rows: list[int]) -> list[tuple]:
+        """Per learning rate: the kernel's argument lists for ``rows``."""
         out = []
         for lr in sorted(set(self.row_lr[r] for r in rows)):
-            idx = [(j, r) for j in range(len(self.tensors)) for r in rows if self.row_lr[r] == lr]
-            out.append((
-                lr, idx, [self.tensors[j][r] for j, r in idx], [self.m[j][r] for j, r in idx],
-                [self.v[j][r] for j, r in idx], [self.steps[self.row_seed[r]] for _, r in idx],
-            ))  # fmt: skip
+            rs = [r for r in rows if self.row_lr[r] == lr]
+            par, gr, mm, vv, st = [], [], [], [], []
+            for r in rs:
+                par += [t[r] for t in self.tensors]
+                mm += [t[r] for t in self.m]
+                vv += [t[r] for t in self.v]
+                gr += self.grads.row_views(r)
+                st += [self.steps[self.row_seed[r]]] * len(self.tensors)
+            out.append((lr, par, gr, mm, vv, st))
         return out
 
-    def step(self, grads: list[Tensor], rows: list[int] | None = None) -> None:
-        """One update of every row (``rows=None``; grads have R rows), or of the given rows
-        only (grads have one row per given row, in that order)."""
+    def step(self, rows: list[int] | None = None) -> None:
+        """One update of every row (``rows=None``) or of the given rows only."""
         if rows is None:
             if self._cache is None:
                 self._cache = self._lists(list(range(len(self.row_seed))))
-            groups, local = self._cache, None
-            seeds = self.steps
+            groups, seeds = self._cache, self.steps
         else:
             groups = self._lists(rows)
-            local = {r: i for i, r in enumerate(rows)}
             seeds = [self.steps[s] for s in sorted(set(self.row_seed[r] for r in rows))]
         if self.owns_steps:
             torch._foreach_add_(seeds, 1.0)
-        unbound = [g.unbind(0) for g in grads]
-        for lr, idx, par, mm, vv, st in groups:
-            if local is None:
-                gr = [unbound[j][r] for j, r in idx]
-            else:
-                gr = [unbound[j][local[r]] for j, r in idx]
+        for lr, par, gr, mm, vv, st in groups:
             torch._fused_adam_(
                 par, gr, mm, vv, [], st, lr=lr, beta1=self.beta1, beta2=self.beta2,
                 weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False,
             )  # fmt: skip
 
 
-def row_norms_and_clip(grads: list[Tensor], max_norm: float) -> Tensor:
-    """Global L2 norm of each row's gradients (one row = one network of one seed), before
-    clipping, and if ``max_norm > 0`` ``torch.nn.utils.clip_grad_norm_``'s in-place rescaling
-    g ← g·min(1, max_norm/(‖g‖ + 1e-6)) per row."""
-    r = grads[0].shape[0]
-    norm = torch.linalg.vector_norm(torch.cat([g.reshape(r, -1) for g in grads], 1), dim=1)
+def row_norms_and_clip(flat: Tensor, max_norm: float) -> Tensor:
+    """Global L2 norm of each row of a flat gradient buffer (one row = one network of one
+    seed), before clipping; if ``max_norm > 0`` also ``torch.nn.utils.clip_grad_norm_``'s
+    in-place rescaling g ← g·min(1, max_norm/(‖g‖ + 1e-6)) per row."""
+    norm = torch.linalg.vector_norm(flat, dim=1)
     if max_norm > 0:
-        coef = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
-        for g in grads:
-            g.mul_(coef.view(r, *([1] * (g.dim() - 1))))
+        flat.mul_(torch.clamp(max_norm / (norm + 1e-6), max=1.0).unsqueeze(1))
     return norm

@@ -65,7 +65,7 @@ def episode_update(
     # summed actor loss ⇒ summed entropy bonus; mean critic loss ⇒ dV_t = 2(V_t − target_t)/T
     d_logits = policy_logit_grad(logp, p, ent, a_t, weight, cfg.entropy_coef)
     d_v = (2.0 * (vs - target) / T).view(1, T)
-    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits, d_v), row=row)
+    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits, d_v))
     return {
         "actor_loss": float(actor_loss),
         "critic_loss": float((target - vs).square().mean()),

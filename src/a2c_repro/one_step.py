@@ -31,6 +31,34 @@ def one_step_targets(
     return rewards + (1.0 - done) * gamma * v_next
 
 
+def done_mask(terminated: np.ndarray, truncated: np.ndarray, bootstrap_on_truncation: bool):
+    """Which transitions get no V(s′) term: the notebook's ``terminated | truncated``, or only
+    true terminations when a time-limit cut is bootstrapped."""
+    return terminated if bootstrap_on_truncation else (terminated | truncated)
+
+
+def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, cfg):
+    """One one-step A2C update of every seed in ``agent`` from its transition (s, a, r, s′).
+
+    ``cache``, V(s) ``v_s`` (S,), ``logp``/``p``/``ent`` come from the forward pass on s that
+    chose ``actions`` (S, 1). Returns per-seed statistics (S, len(STATS))."""
+    _, v_next, _ = agent.forward(torch.from_numpy(next_obs).unsqueeze(1))  # V(s′), no gradient
+    target = one_step_targets(
+        torch.from_numpy(rewards), v_next[:, 0], torch.from_numpy(masked.astype(np.float32)),
+        cfg.gamma,
+    )  # fmt: skip
+    adv = target - v_s  # V(s) detached: A only weights log π
+    logp_a = logp.squeeze(1).gather(1, actions).squeeze(1)
+    d_logits = policy_logit_grad(logp, p, ent, actions, adv.unsqueeze(1), cfg.entropy_coef)
+    d_v = (2.0 * (v_s - target)).unsqueeze(1)  # ∂(V(s) − target)²/∂V(s)
+    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits, d_v))
+    top = (p.squeeze(1).amax(-1) > 0.99).to(torch.float32)
+    return torch.stack(
+        [-logp_a * adv, (v_s - target).square(), ent.squeeze(1), adv.abs(), v_s, a_norm, c_norm,
+         top], dim=1,
+    )  # fmt: skip
+
+
 def run(tr: GroupTrainer) -> None:
     cfg = tr.cfg
     n_act = tr.n_actions
@@ -59,25 +87,9 @@ def run(tr: GroupTrainer) -> None:
         ep_len += 1
         tr.total_steps += S
         ended = term | trunc
-        masked = term if cfg.bootstrap_on_truncation else ended
-
-        _, v_next, _ = tr.agent.forward(torch.from_numpy(next_obs).unsqueeze(1))  # V(s′)
-        v_s, v_next = v_s[:, 0], v_next[:, 0]
-        target = one_step_targets(
-            torch.from_numpy(rew), v_next, torch.from_numpy(masked.astype(np.float32)), cfg.gamma
-        )
-        adv = target - v_s
-        logp_a = logp.squeeze(1).gather(1, actions).squeeze(1)
-
-        d_logits = policy_logit_grad(logp, p, ent, actions, adv.unsqueeze(1), cfg.entropy_coef)
-        d_v = (2.0 * (v_s - target)).unsqueeze(1)  # ∂(V − target)²/∂V
-        a_norm, c_norm = tr.agent.apply_gradients(tr.agent.backward(cache, d_logits, d_v))
-        ent1 = ent.squeeze(1)
-        top = (p.squeeze(1).amax(-1) > 0.99).to(torch.float32)
-        acc += torch.stack(
-            [-logp_a * adv, (v_s - target).square(), ent1, adv.abs(), v_s, a_norm, c_norm, top],
-            dim=1,
-        )
+        masked = done_mask(term, trunc, cfg.bootstrap_on_truncation)
+        acc += update(tr.agent, cache, v_s[:, 0], logp, p, ent, actions, rew, next_obs, masked,
+                      cfg)  # fmt: skip
         counts.index_put_((torch.arange(S), actions.squeeze(1)), torch.ones(S, dtype=torch.float64), accumulate=True)  # fmt: skip
 
         obs = next_obs
