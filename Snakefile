@@ -20,6 +20,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/collapse_study.smk"
 include: "workflow/rules/provenance.smk"
 
 

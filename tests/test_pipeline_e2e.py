@@ -77,7 +77,7 @@ def test_summary_and_final_tables(tiny):
 
 
 def expected_figures(cfg):
-    stems = ["one_step_collapse", "final_returns"]
+    stems = ["one_step_collapse", "final_returns", "collapse_diagnostics", "ablations"]
     for env in cfg["experiment"]["envs"]:
         stems += [f"learning_curves_{env}", f"learning_curves_{env}_env_steps"]
     return stems
@@ -95,6 +95,28 @@ def test_every_figure_is_a_valid_nonempty_image(tiny):
         svg = ET.parse(tiny["figures"] / f"{stem}.svg").getroot()
         assert svg.tag.endswith("svg")
         assert len(list(svg.iter())) > 50
+
+
+def test_collapse_study_tables(tiny):
+    agg = tiny["results"] / "aggregated"
+    collapse = pd.read_csv(agg / "collapse.csv")
+    for col in ["arm", "seed", "peak_mean_return", "peak_episode", "final_mean_return",
+                "onset_episode", "collapsed", "final_majority_action_frac", "final_entropy"]:
+        assert col in collapse.columns
+    arms = tiny["cfg"]["ablations"]["arms"]
+    assert collapse.groupby("arm")["seed"].nunique().to_dict() == {
+        arm: tiny["cfg"]["ablations"]["seeds"]["count"] for arm in arms
+    }
+    # onset only where a run collapsed
+    assert collapse.loc[~collapse["collapsed"], "onset_episode"].isna().all()
+    ablations = pd.read_csv(agg / "ablations.csv")
+    assert list(ablations["arm"]) == list(arms)
+    assert (ablations["collapse_rate_ci_low"] <= ablations["collapse_rate"]).all()
+    assert (ablations["collapse_rate"] <= ablations["collapse_rate_ci_high"]).all()
+    claims = pd.read_csv(tiny["results"] / "claims.csv")
+    assert list(claims.columns[:6]) == ["claim_id", "claim", "source", "statistic", "test", "verdict"]
+    assert set(claims["verdict"]) <= {"SUPPORTED", "PARTLY", "NOT SUPPORTED"}
+    assert len(claims) >= 4
 
 
 def test_provenance_records_versions_and_config_hash(tiny):
@@ -136,10 +158,17 @@ def test_changing_one_variant_reruns_only_that_variant(tiny):
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = job_counts(plan.stdout)
     trained = {rule for rule in jobs if rule.startswith("train_")}
-    n_groups = len(cfg["experiment"]["envs"])  # tiny config: one seed group per env
-    assert trained and all(r.startswith("train_one_step_") for r in trained), jobs
-    assert len(trained) == n_groups
+    # one_step's own runs, and the ablation arms built on one_step (they inherit actor_lr)
+    derived = ["train_one_step_"] + [
+        f"train_ablations_{arm}_"
+        for arm, spec in cfg["ablations"]["arms"].items()
+        if spec["variant"] == "one_step" and spec.get("set")
+    ]
+    assert all(any(r.startswith(d) for d in derived) for r in trained), jobs
+    n_groups = len(cfg["experiment"]["envs"]) + len(derived) - 1  # tiny: one group each
+    assert len(trained) == n_groups, jobs
     assert {"aggregate", "learning_curves", "one_step_collapse", "final_returns"} <= set(jobs)
+    assert {"aggregate_ablations", "claims", "ablations_figure"} <= set(jobs)
 
     run = snakemake(wd, "--cores", "2", "--configfile", "changed.yaml")
     assert run.returncode == 0, run.stderr[-4000:]

@@ -9,6 +9,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+
 def config_error(key, message):
     raise WorkflowError(f"Invalid config: {key}: {message}")
 
@@ -56,7 +57,42 @@ def check_config(cfg):
             "collapse_figure.notebook_eval",
             f"episodes has {len(nb['episodes'])} entries but returns has {len(nb['returns'])}",
         )
-    check_env_ids([("experiment.envs", env) for env in cfg["experiment"]["envs"]])
+    env_keys = [(f"experiment.envs.{env}", env) for env in cfg["experiment"]["envs"]]
+    abl = cfg.get("ablations")
+    if abl:
+        env_keys.append(("ablations.env", abl["env"]))
+        for arm, spec in abl["arms"].items():
+            if spec["variant"] not in variants:
+                config_error(
+                    f"ablations.arms.{arm}.variant",
+                    f"{spec['variant']!r} is not defined under 'variants'",
+                )
+    if ("collapse" in cfg or "claims" in cfg) and not abl:
+        config_error(
+            "ablations", "the collapse study and the claims need the ablations"
+        )
+    if abl and not ("collapse" in cfg and "claims" in cfg):
+        config_error(
+            "collapse", "the ablations need the 'collapse' and 'claims' sections"
+        )
+    if abl and cfg["collapse"]["reference_arm"] not in abl["arms"]:
+        config_error(
+            "collapse.reference_arm",
+            f"{cfg['collapse']['reference_arm']!r} is not one of ablations.arms",
+        )
+    if abl:
+        imp = cfg["claims"]["improvement"]
+        if imp["env"] not in cfg["experiment"]["envs"]:
+            config_error(
+                "claims.improvement.env",
+                f"{imp['env']!r} is not one of experiment.envs",
+            )
+        if imp["variant"] not in cfg["experiment"]["variants"]:
+            config_error(
+                "claims.improvement.variant",
+                f"{imp['variant']!r} is not one of experiment.variants",
+            )
+    check_env_ids(env_keys)
 
 
 def check_env_ids(keyed_env_ids):
@@ -86,13 +122,22 @@ def env_slug(env_id):
     return env_id.replace("-", "_")
 
 
-def seed_groups(first, count, per_job):
-    """Contiguous seed groups [(first, last), ...] of at most `per_job` seeds."""
-    seeds = list(range(first, first + count))
-    return [
-        (chunk[0], chunk[-1])
-        for chunk in (seeds[i : i + per_job] for i in range(0, len(seeds), per_job))
-    ]
+def seed_groups(seeds, per_job):
+    """Split a sorted seed list into runs of consecutive seeds, at most `per_job` each:
+    [(first, last), ...]."""
+    groups, current = [], []
+    for seed in seeds:
+        if current and (seed != current[-1] + 1 or len(current) == per_job):
+            groups.append((current[0], current[-1]))
+            current = []
+        current.append(seed)
+    if current:
+        groups.append((current[0], current[-1]))
+    return groups
+
+
+def seed_list(seeds):
+    return list(range(seeds["first"], seeds["first"] + seeds["count"]))
 
 
 def format_value(value):
@@ -128,18 +173,17 @@ def training_jobs(
     episodes,
     seeds,
     per_job,
-    mem_mb,
-    runtime,
+    resources,
 ):
     """One training job per seed group; each trains its seeds in one engine process."""
+    prefix = "train_" if experiment == "main" else f"train_{experiment}_"
     jobs = []
-    for first, last in seed_groups(seeds["first"], seeds["count"], per_job):
+    for first, last in seed_groups(seeds, per_job):
         spec = str(first) if first == last else f"{first}-{last}"
+        out = run_dir(experiment, arm)
         jobs.append(
             dict(
-                name=f"train_{arm}_{env_slug(env_id)}_seeds{first}_{last}",
-                experiment=experiment,
-                arm=arm,
+                name=f"{prefix}{arm}_{env_slug(env_id)}_seeds{first}_{last}",
                 engine=engine,
                 env=env_id,
                 spec=spec,
@@ -149,11 +193,11 @@ def training_jobs(
                     seed_csv(experiment, arm, env_id, engine, s)
                     for s in range(first, last + 1)
                 ],
-                timing=f"{run_dir(experiment, arm)}/{env_id}/{engine}/timings/seeds-{spec}.json",
+                timing=f"{out}/{env_id}/{engine}/timings/seeds-{spec}.json",
                 log=f"{LOGS}/train/{experiment}/{arm}/{env_id}/seeds-{spec}.log",
                 benchmark=f"{BENCHMARKS}/train/{experiment}/{arm}/{env_id}/seeds-{spec}.tsv",
-                mem_mb=mem_mb,
-                runtime=runtime,
+                mem_mb=resources["mem_mb"],
+                runtime=resources["runtime"],
             )
         )
     return jobs
@@ -171,18 +215,70 @@ def main_training_jobs():
                 variant["hyperparameters"],
                 env_id,
                 env_cfg["episodes"],
-                config["experiment"]["seeds"],
+                seed_list(config["experiment"]["seeds"]),
                 env_cfg["seeds_per_job"],
-                env_cfg["mem_mb"],
-                env_cfg["runtime"],
+                env_cfg,
             )
     return jobs
 
 
-TRAIN_JOBS = main_training_jobs()
-MAIN_CSVS = [
-    csv for job in TRAIN_JOBS if job["experiment"] == "main" for csv in job["csvs"]
+def ablation_runs():
+    """{arm: dict(csvs=[per-seed CSV], jobs=[training jobs])} of the ablation study.
+
+    An arm without overrides of a variant that the main experiment already trains on the
+    same env for the same number of episodes reuses the main runs' CSVs for the shared
+    seeds (they are the same runs) and trains only the missing seeds next to them."""
+    abl = config.get("ablations")
+    if not abl:
+        return {}
+    env_id, episodes = abl["env"], abl["episodes"]
+    main_env = config["experiment"]["envs"].get(env_id)
+    runs = {}
+    for arm, spec in abl["arms"].items():
+        variant = config["variants"][spec["variant"]]
+        overrides = spec.get("set", {})
+        hyperparameters = {**variant["hyperparameters"], **overrides}
+        seeds = seed_list(abl["seeds"])
+        reuse = (
+            not overrides
+            and spec["variant"] in MAIN_VARIANTS
+            and main_env is not None
+            and main_env["episodes"] == episodes
+        )
+        if reuse:
+            experiment, run_name = "main", spec["variant"]
+            trained = set(seed_list(config["experiment"]["seeds"]))
+        else:
+            experiment, run_name, trained = "ablations", arm, set()
+        jobs = training_jobs(
+            experiment,
+            run_name,
+            variant["engine"],
+            hyperparameters,
+            env_id,
+            episodes,
+            [s for s in seeds if s not in trained],
+            abl["seeds_per_job"],
+            abl,
+        )
+        csvs = [
+            seed_csv(experiment, run_name, env_id, variant["engine"], s) for s in seeds
+        ]
+        runs[arm] = dict(csvs=csvs, jobs=jobs)
+    return runs
+
+
+MAIN_TRAIN_JOBS = main_training_jobs()
+MAIN_CSVS = [csv for job in MAIN_TRAIN_JOBS for csv in job["csvs"]]
+ABLATION_RUNS = ablation_runs()
+ABLATION_CSVS = [csv for run in ABLATION_RUNS.values() for csv in run["csvs"]]
+TRAIN_JOBS = MAIN_TRAIN_JOBS + [
+    job for run in ABLATION_RUNS.values() for job in run["jobs"]
 ]
+
+
+def ablation_arm_of_path():
+    return {csv: arm for arm, run in ABLATION_RUNS.items() for csv in run["csvs"]}
 
 
 def variant_labels():
@@ -191,13 +287,34 @@ def variant_labels():
 
 def main_variant_of_path():
     return {
-        csv: job["arm"]
-        for job in TRAIN_JOBS
-        if job["experiment"] == "main"
+        csv: name
+        for name in MAIN_VARIANTS
+        for job in MAIN_TRAIN_JOBS
         for csv in job["csvs"]
+        if f"/runs/main/{name}/" in csv
     }
 
 
 def engine_out_dir(wildcards, output):
     """The engine's --out DIR: output CSVs are DIR/<env_id>/<variant>/seed<k>.csv."""
     return str(Path(output.csvs[0]).parents[2])
+
+
+def ablation_labels():
+    arms = config.get("ablations", {}).get("arms", {})
+    return {arm: spec.get("label", arm) for arm, spec in arms.items()}
+
+
+def collapse_study_outputs():
+    """The collapse study's targets, if the config has an `ablations` section."""
+    if not ABLATION_RUNS:
+        return []
+    return [
+        f"{AGG}/collapse.csv",
+        f"{AGG}/ablations.csv",
+        f"{RESULTS}/claims.csv",
+        f"{FIGURES}/collapse_diagnostics.png",
+        f"{FIGURES}/collapse_diagnostics.svg",
+        f"{FIGURES}/ablations.png",
+        f"{FIGURES}/ablations.svg",
+    ]

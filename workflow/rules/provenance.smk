@@ -6,6 +6,7 @@
 rule provenance:
     input:
         rules.aggregate.output,
+        collapse_study_outputs(),
     output:
         f"{RESULTS}/provenance.json",
     log:

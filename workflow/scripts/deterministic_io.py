@@ -82,3 +82,12 @@ def log_to(log_path: str) -> logging.Logger:
     stream = open(log_path, "a")
     sys.stderr = stream
     return logging.getLogger("a2c-repro")
+
+
+def save_and_close(fig, paths: list[str], log: logging.Logger) -> None:
+    """save_figure, then free the figure and log what was written."""
+    import matplotlib.pyplot as plt
+
+    save_figure(fig, paths)
+    plt.close(fig)
+    log.info("wrote %s", ", ".join(paths))

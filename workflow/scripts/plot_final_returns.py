@@ -5,7 +5,7 @@ last episodes, see final.csv) of each variant, as box plot plus points."""
 import numpy as np
 import pandas as pd
 
-from deterministic_io import log_to, save_figure, setup_matplotlib
+from deterministic_io import log_to, save_and_close, setup_matplotlib
 from figure_style import variant_colours
 
 
@@ -36,9 +36,7 @@ def main(snakemake) -> None:
         ax.set_ylabel("final return" if ax is axes[0][0] else "")
     fig.suptitle(f"Final return per seed: mean of the last {p.final_fraction:.0%} of training episodes")
     fig.tight_layout()
-    save_figure(fig, list(snakemake.output))
-    plt.close(fig)
-    log.info("wrote %s", ", ".join(snakemake.output))
+    save_and_close(fig, list(snakemake.output), log)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -6,7 +6,7 @@ thin line per seed."""
 
 import pandas as pd
 
-from deterministic_io import log_to, save_figure, setup_matplotlib
+from deterministic_io import log_to, save_and_close, setup_matplotlib
 from figure_style import variant_colours
 from robust_stats import trailing_mean
 
@@ -51,9 +51,7 @@ def main(snakemake) -> None:
         ax.set_ylabel(f"training return ({window}-episode moving mean)")
         ax.set_title(f"{env}: IQM over seeds, {int(p.confidence * 100)}% bootstrap CI band, thin lines = seeds")
         ax.legend(loc="best", frameon=True)
-        save_figure(fig, list(out))
-        plt.close(fig)
-        log.info("wrote %s", ", ".join(out))
+        save_and_close(fig, list(out), log)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 
-from deterministic_io import log_to, save_figure, setup_matplotlib
+from deterministic_io import log_to, save_and_close, setup_matplotlib
 from figure_style import NOTEBOOK_COLOUR, variant_colours
 from robust_stats import trailing_mean
 
@@ -48,9 +48,7 @@ def main(snakemake) -> None:
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(f"{p.label} on {p.env}: every seed (n={len(seeds)}) against the notebook's run")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    save_figure(fig, list(snakemake.output))
-    plt.close(fig)
-    log.info("wrote %s", ", ".join(snakemake.output))
+    save_and_close(fig, list(snakemake.output), log)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

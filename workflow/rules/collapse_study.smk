@@ -1,0 +1,119 @@
+# The collapse study (config sections `ablations`, `collapse`, `claims`): collapse
+# metrics per run, ablation statistics per arm, diagnostics and the claims table.
+
+
+rule aggregate_ablations:
+    input:
+        csvs=ABLATION_CSVS,
+    output:
+        collapse=f"{AGG}/collapse.csv",
+        ablations=f"{AGG}/ablations.csv",
+        aligned=f"{AGG}/collapse_episodes.csv",
+    log:
+        f"{LOGS}/aggregate_ablations.log",
+    benchmark:
+        f"{BENCHMARKS}/aggregate_ablations.tsv"
+    conda:
+        "../envs/a2c-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        arm_of_path=ablation_arm_of_path(),
+        labels=ablation_labels(),
+        collapse=config.get("collapse"),
+        final_fraction=config["analysis"]["final_fraction"],
+        bootstrap=config["analysis"]["bootstrap"],
+    script:
+        "../scripts/collapse_study.py"
+
+
+rule collapse_diagnostics:
+    input:
+        aligned=f"{AGG}/collapse_episodes.csv",
+    output:
+        report(
+            f"{FIGURES}/collapse_diagnostics.png",
+            caption="../report/collapse_diagnostics.rst",
+            category="One-step collapse",
+            labels={"figure": "diagnostics around the onset"},
+        ),
+        f"{FIGURES}/collapse_diagnostics.svg",
+    log:
+        f"{LOGS}/figures/collapse_diagnostics.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/collapse_diagnostics.tsv"
+    conda:
+        "../envs/a2c-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        env=config.get("ablations", {}).get("env"),
+        label=ablation_labels().get(config.get("collapse", {}).get("reference_arm")),
+        span=100,
+    script:
+        "../scripts/plot_collapse_diagnostics.py"
+
+
+rule ablations_figure:
+    input:
+        ablations=f"{AGG}/ablations.csv",
+        collapse=f"{AGG}/collapse.csv",
+    output:
+        report(
+            f"{FIGURES}/ablations.png",
+            caption="../report/ablations.rst",
+            category="One-step collapse",
+            labels={"figure": "ablations"},
+        ),
+        f"{FIGURES}/ablations.svg",
+    log:
+        f"{LOGS}/figures/ablations.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/ablations.tsv"
+    conda:
+        "../envs/a2c-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        env=config.get("ablations", {}).get("env"),
+        confidence=config["analysis"]["bootstrap"]["confidence"],
+        final_fraction=config["analysis"]["final_fraction"],
+        jitter_seed=config["analysis"]["bootstrap"]["seed"],
+    script:
+        "../scripts/plot_ablations.py"
+
+
+rule claims:
+    input:
+        collapse=f"{AGG}/collapse.csv",
+        aligned=f"{AGG}/collapse_episodes.csv",
+        episodes=f"{AGG}/episodes.csv",
+    output:
+        report(
+            f"{RESULTS}/claims.csv",
+            caption="../report/claims.rst",
+            category="Claims of the notebooks",
+            labels={"table": "claims"},
+        ),
+    log:
+        f"{LOGS}/claims.log",
+    benchmark:
+        f"{BENCHMARKS}/claims.tsv"
+    conda:
+        "../envs/a2c-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        claims=config.get("claims"),
+        collapse=config.get("collapse"),
+        bootstrap=config["analysis"]["bootstrap"],
+    script:
+        "../scripts/evaluate_claims.py"

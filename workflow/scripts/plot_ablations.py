@@ -1,0 +1,50 @@
+"""figures/ablations.{png,svg}: per ablation arm, the collapse rate with its Wilson
+interval and the final-return IQM with its bootstrap CI over seeds (points = seeds)."""
+
+import numpy as np
+import pandas as pd
+
+from deterministic_io import log_to, save_and_close, setup_matplotlib
+
+
+def main(snakemake) -> None:
+    log = log_to(snakemake.log[0])
+    setup_matplotlib()
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    p = snakemake.params
+    arms = pd.read_csv(snakemake.input.ablations)
+    runs = pd.read_csv(snakemake.input.collapse)
+    palette = sns.color_palette("colorblind")
+    y = np.arange(len(arms))[::-1]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(arms) + 1.8), sharey=True)
+    rate = arms["collapse_rate"]
+    left.errorbar(rate, y, xerr=[rate - arms["collapse_rate_ci_low"], arms["collapse_rate_ci_high"] - rate],
+                  fmt="o", color=palette[3], ecolor=palette[3], capsize=3)
+    for yi, (_, arm) in zip(y, arms.iterrows()):
+        left.annotate(f"{arm['n_collapsed']}/{arm['n_seeds']}", (1.02, yi), va="center", fontsize=8,
+                      xycoords=("axes fraction", "data"))
+    left.set_xlim(-0.02, 1.02)
+    left.set_xlabel(f"collapse rate ({int(p.confidence * 100)}% Wilson interval)")
+    left.set_yticks(y)
+    left.set_yticklabels([f"{lab} (n={n})" for lab, n in zip(arms["label"], arms["n_seeds"])])
+    rng = np.random.default_rng(p.jitter_seed)
+    for yi, (_, arm) in zip(y, arms.iterrows()):
+        seeds = runs[runs["arm"] == arm["arm"]]
+        jitter = rng.uniform(-0.15, 0.15, len(seeds))
+        colours = [palette[3] if c else palette[0] for c in seeds["collapsed"]]
+        right.scatter(seeds["final_return"], yi + jitter, s=14, c=colours, alpha=0.7, lw=0)
+    iqm_ = arms["final_return_iqm"]
+    right.errorbar(iqm_, y, xerr=[iqm_ - arms["final_return_iqm_ci_low"], arms["final_return_iqm_ci_high"] - iqm_],
+                   fmt="D", color="black", capsize=3, label="IQM over seeds, bootstrap CI")
+    right.set_xlabel(f"final return (mean of the last {p.final_fraction:.0%} of episodes); "
+                     "points: seeds (red = collapsed)")
+    right.legend(loc="best", fontsize=8)
+    fig.suptitle(f"Ablations of one-step A2C on {p.env}")
+    fig.tight_layout()
+    save_and_close(fig, list(snakemake.output), log)
+
+
+if __name__ == "__main__" and "snakemake" in globals():
+    main(snakemake)  # noqa: F821
