@@ -23,6 +23,8 @@ tests catch exactly that.)
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 
 Tensor = torch.Tensor
@@ -31,7 +33,7 @@ Tensor = torch.Tensor
 def layer_shapes(n_in: int, hidden: tuple[int, ...], n_out: int) -> list[tuple[int, int]]:
     """(in, out) of each Linear layer of ``n_in → hidden… → n_out``."""
     sizes = (n_in, *hidden, n_out)
-    return list(zip(sizes[:-1], sizes[1:]))
+    return list(itertools.pairwise(sizes))
 
 
 def new_layers(shapes: list[tuple[int, int]], n_seeds: int) -> list[tuple[Tensor, Tensor]]:
@@ -84,7 +86,9 @@ def row_mean(x: Tensor) -> Tensor:
 
 
 def backward(
-    layers: list[tuple[Tensor, Tensor]], acts: list[Tensor], d_out: Tensor,
+    layers: list[tuple[Tensor, Tensor]],
+    acts: list[Tensor],
+    d_out: Tensor,
     out: list[tuple[Tensor, Tensor]],
 ) -> None:
     """Gradients of a scalar-per-row loss given ``d_out`` = ∂loss/∂output (R, B, n_out),
@@ -164,7 +168,7 @@ class BatchedAdam:
     def _lists(self, rows: list[int]) -> list[tuple]:
         """Per learning rate: the kernel's argument lists for ``rows``."""
         out = []
-        for lr in sorted(set(self.row_lr[r] for r in rows)):
+        for lr in sorted({self.row_lr[r] for r in rows}):
             rs = [r for r in rows if self.row_lr[r] == lr]
             par, gr, mm, vv, st = [], [], [], [], []
             for r in rs:
@@ -184,7 +188,7 @@ class BatchedAdam:
             groups, seeds = self._cache, self.steps
         else:
             groups = self._lists(rows)
-            seeds = [self.steps[s] for s in sorted(set(self.row_seed[r] for r in rows))]
+            seeds = [self.steps[s] for s in sorted({self.row_seed[r] for r in rows})]
         if self.owns_steps:
             torch._foreach_add_(seeds, 1.0)
         for lr, par, gr, mm, vv, st in groups:

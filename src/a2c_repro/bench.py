@@ -36,7 +36,11 @@ def _worker(kind: str, variant: str, env_id: str, seeds: int, episodes: int) -> 
     else:
         from . import reference
 
-        fn = reference.run_one_step_notebook if variant == "one_step" else reference.run_episodic_notebook
+        fn = (
+            reference.run_one_step_notebook
+            if variant == "one_step"
+            else reference.run_episodic_notebook
+        )
         steps = sum(fn(env_id, episodes, s) for s in range(seeds))
     wall = time.perf_counter() - t0
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -44,7 +48,16 @@ def _worker(kind: str, variant: str, env_id: str, seeds: int, episodes: int) -> 
 
 
 def _measure(kind: str, variant: str, env_id: str, seeds: int, episodes: int) -> dict:
-    cmd = [sys.executable, "-m", "a2c_repro.bench", kind, variant, env_id, str(seeds), str(episodes)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "a2c_repro.bench",
+        kind,
+        variant,
+        env_id,
+        str(seeds),
+        str(episodes),
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -68,7 +81,9 @@ def run_bench(seeds: int, episodes: int, baseline_episodes: int | None, only: st
         target = TARGETS[variant]
         verdict = "meets" if ratio >= target else "MISSES"
         ok &= ratio >= target and max(r["rss_mib"] for r in res.values()) <= 1024
-        print(f"{variant:<9} speed-up {ratio:.1f}x ({verdict} the {target:.0f}x target)", flush=True)
+        print(
+            f"{variant:<9} speed-up {ratio:.1f}x ({verdict} the {target:.0f}x target)", flush=True
+        )
     return 0 if ok else 1
 
 

@@ -44,10 +44,20 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seeds", required=True, help="e.g. 0-9, 3, 0,2,5, 0-4,10-14")
     t.add_argument("--episodes", required=True, type=int, help="training episodes per seed")
     t.add_argument("--out", required=True, help="writes OUT/<env>/<variant>/seed<k>.csv")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a hyperparameter (see `a2c-repro defaults`)")
-    t.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
-                   help="checkpoint interval for resume after a crash (default 60; <0 = never)")
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hyperparameter (see `a2c-repro defaults`)",
+    )
+    t.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="checkpoint interval for resume after a crash (default 60; <0 = never)",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     d = sub.add_parser("defaults", help="print a variant's default (notebook) hyperparameters")
@@ -56,8 +66,12 @@ def _build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="engine vs notebook-style speed (agent-steps/s)")
     b.add_argument("--seeds", type=int, default=10)
     b.add_argument("--episodes", type=int, default=200)
-    b.add_argument("--baseline-episodes", type=int, default=None,
-                   help="episodes per seed for the notebook-style baseline (default: --episodes)")
+    b.add_argument(
+        "--baseline-episodes",
+        type=int,
+        default=None,
+        help="episodes per seed for the notebook-style baseline (default: --episodes)",
+    )
     b.add_argument("--only", choices=("one_step", "episodic"), default=None)
     return ap
 

@@ -44,7 +44,7 @@ class A2CConfig:
     n_envs: int = 8
     n_steps: int = 5
 
-    def replace(self, **changes: Any) -> "A2CConfig":
+    def replace(self, **changes: Any) -> A2CConfig:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
@@ -67,7 +67,9 @@ def default_config(variant: str) -> A2CConfig:
         # Same networks and optimiser as the one-step notebook: only the data flow differs
         # (k envs × n steps per update, n-step bootstrapped returns, mean losses).
         return A2CConfig()
-    raise ConfigError(f"--variant: unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    raise ConfigError(
+        f"--variant {variant}: unknown variant; expected one of {', '.join(VARIANTS)}"
+    )
 
 
 _FIELDS = {f.name: f for f in fields(A2CConfig)}
@@ -91,8 +93,12 @@ def _parse_value(key: str, raw: str, current: Any) -> Any:
             return float(raw)
         return raw.strip()
     except ValueError:
-        kind = {bool: "true/false", tuple: "comma-separated ints like 128,64", int: "an integer",
-                float: "a number"}[type(current) if not isinstance(current, tuple) else tuple]
+        kind = {
+            bool: "true/false",
+            tuple: "comma-separated ints like 128,64",
+            int: "an integer",
+            float: "a number",
+        }[type(current) if not isinstance(current, tuple) else tuple]
         raise ConfigError(f"--set {key}={raw}: expected {kind}") from None
 
 
@@ -190,9 +196,9 @@ def parse_seeds(spec: str) -> list[int]:
 
 
 __all__ = [
+    "VARIANTS",
     "A2CConfig",
     "ConfigError",
-    "VARIANTS",
     "apply_overrides",
     "default_config",
     "parse_seeds",

@@ -7,7 +7,10 @@ import numpy as np
 
 from .config import ConfigError
 
-SUPPORTED = "Gymnasium envs with a 1-D Box observation and Discrete actions (e.g. CartPole-v1, Acrobot-v1, LunarLander-v3)"
+SUPPORTED = (
+    "Gymnasium envs with a 1-D Box observation and Discrete actions "
+    "(e.g. CartPole-v1, Acrobot-v1, LunarLander-v3)"
+)
 
 
 def make_env(env_id: str) -> gym.Env:
@@ -15,15 +18,17 @@ def make_env(env_id: str) -> gym.Env:
     try:
         env = gym.make(env_id, disable_env_checker=True)
     except gym.error.Error as exc:  # unknown id, missing extra, deprecated version, ...
-        raise ConfigError(f"--env {env_id}: {exc.__class__.__name__}: {exc}; supported: {SUPPORTED}") from None
+        msg = f"{exc.__class__.__name__}: {exc}".replace("\n", " ")
+        raise ConfigError(f"--env {env_id}: {msg}; supported: {SUPPORTED}") from None
     except ImportError as exc:
-        raise ConfigError(f"--env {env_id}: cannot import its dependencies ({exc}); supported: {SUPPORTED}") from None
+        msg = f"cannot import its dependencies ({exc})".replace("\n", " ")
+        raise ConfigError(f"--env {env_id}: {msg}; supported: {SUPPORTED}") from None
     obs_space, act_space = env.observation_space, env.action_space
     problem = None
-    if not isinstance(act_space, gym.spaces.Discrete):
-        problem = f"action space {act_space} is not Discrete"
-    elif not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
         problem = f"observation space {obs_space} is not a 1-D Box"
+    elif not isinstance(act_space, gym.spaces.Discrete):
+        problem = f"action space {act_space} is not Discrete"
     if problem:
         env.close()
         raise ConfigError(f"--env {env_id}: {problem}; supported: {SUPPORTED}")

@@ -39,8 +39,13 @@ def episodic_targets(
 
 
 def episode_update(
-    agent, row: int, states: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-    cfg: A2CConfig, final_obs: np.ndarray | None,
+    agent,
+    row: int,
+    states: np.ndarray,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+    cfg: A2CConfig,
+    final_obs: np.ndarray | None,
 ) -> dict[str, float]:
     """One end-of-episode update of the seed in ``row``; returns the episode's statistics."""
     T = len(rewards)

@@ -64,7 +64,9 @@ def run(tr: GroupTrainer) -> None:
         for t in range(n):
             logits, _, _ = tr.agent.forward(torch.from_numpy(obs))
             _, p, _ = categorical_from_logits(logits)
-            u = torch.from_numpy(np.stack([r.act_rng.random(k) for r in tr.runs]).astype(np.float32))
+            u = torch.from_numpy(
+                np.stack([r.act_rng.random(k) for r in tr.runs]).astype(np.float32)
+            )
             acts = sample_actions(p, u).numpy()
             b_obs[:, :, t] = obs
             b_act[:, :, t] = acts
@@ -89,8 +91,12 @@ def run(tr: GroupTrainer) -> None:
                         L = int(ep_len[i, j])
                         m = acc[i, j] / n_upd[i, j] if n_upd[i, j] else np.full(len(STATS), np.nan)
                         more = tr.end_episode(
-                            i, float(ep_ret[i, j]), L, dict(zip(STATS, m.tolist())),
-                            float(counts[i, j].max()) / L, env_steps=int(steps[i]),
+                            i,
+                            float(ep_ret[i, j]),
+                            L,
+                            dict(zip(STATS, m.tolist())),
+                            float(counts[i, j].max()) / L,
+                            env_steps=int(steps[i]),
                         )
                         if not more:
                             finished.add(i)

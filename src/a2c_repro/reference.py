@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
-import torch.optim as optim
+from torch import nn, optim
 from torch.distributions import Categorical
 
 

@@ -86,20 +86,35 @@ class SeedRun:
         return eval_interval > 0 and self.episode % eval_interval == 0
 
     def log_episode(
-        self, ret: float, length: int, stats: dict[str, float], majority_frac: float,
-        eval_return: float | None, env_steps: int | None = None,
+        self,
+        ret: float,
+        length: int,
+        stats: dict[str, float],
+        majority_frac: float,
+        eval_return: float | None,
+        env_steps: int | None = None,
     ) -> None:
         """Append one CSV row for the episode just finished and advance the counters.
         ``env_steps`` overrides the running sum of lengths (n_step: steps over all k envs)."""
         self.env_steps = self.env_steps + length if env_steps is None else env_steps
         fields_ = [
-            self.variant, self.env_id, str(self.seed), str(self.episode), repr(float(ret)),
-            str(length), str(self.env_steps), _fmt(stats["actor_loss"]),
-            _fmt(stats["critic_loss"]), _fmt(stats["entropy"]),
+            self.variant,
+            self.env_id,
+            str(self.seed),
+            str(self.episode),
+            repr(float(ret)),
+            str(length),
+            str(self.env_steps),
+            _fmt(stats["actor_loss"]),
+            _fmt(stats["critic_loss"]),
+            _fmt(stats["entropy"]),
             "" if eval_return is None else repr(float(eval_return)),
-            _fmt(stats["abs_advantage"]), _fmt(stats["value_mean"]),
-            _fmt(stats["actor_grad_norm"]), _fmt(stats["critic_grad_norm"]),
-            _fmt(stats["top_prob_gt_099"]), _fmt(majority_frac),
+            _fmt(stats["abs_advantage"]),
+            _fmt(stats["value_mean"]),
+            _fmt(stats["actor_grad_norm"]),
+            _fmt(stats["critic_grad_norm"]),
+            _fmt(stats["top_prob_gt_099"]),
+            _fmt(majority_frac),
         ]
         self.rows.append(",".join(fields_))
         self.episode += 1

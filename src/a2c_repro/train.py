@@ -13,8 +13,8 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -115,7 +115,12 @@ class GroupTrainer:
         return {"run": self.runs[row].snapshot(), "agent": self.agent.state_of(row)}
 
     def end_episode(
-        self, row: int, ret: float, length: int, stats: dict[str, float], majority: float,
+        self,
+        row: int,
+        ret: float,
+        length: int,
+        stats: dict[str, float],
+        majority: float,
         env_steps: int | None = None,
     ) -> bool:
         """Log the episode the seed in ``row`` just finished; evaluate if due; snapshot.
