@@ -28,13 +28,22 @@ def sample_actions(p: Tensor, u: Tensor) -> Tensor:
     return a.clamp_(max=p.shape[-1] - 1)
 
 
+_EYES: dict[int, Tensor] = {}
+
+
+def _eye(n: int) -> Tensor:
+    if n not in _EYES:
+        _EYES[n] = torch.eye(n)
+    return _EYES[n]
+
+
 def policy_logit_grad(
     logp: Tensor, p: Tensor, ent: Tensor, actions: Tensor, weight: Tensor, entropy_coef: float
 ) -> Tensor:
     """∂/∂logits of  −weight·log π(a|s) − c·H(π(·|s)).
 
     ∂log π(a)/∂z_j = 1[j=a] − π_j   and   ∂H/∂z_j = −π_j (log π_j + H)."""
-    onehot = torch.zeros_like(p).scatter_(-1, actions.unsqueeze(-1), 1.0)
+    onehot = _eye(p.shape[-1])[actions]
     g = (p - onehot) * weight.unsqueeze(-1)
     if entropy_coef:
         g = g + (p * (logp + ent.unsqueeze(-1))) * entropy_coef

@@ -41,7 +41,8 @@ def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, 
     """One one-step A2C update of every seed in ``agent`` from its transition (s, a, r, s′).
 
     ``cache``, V(s) ``v_s`` (S,), ``logp``/``p``/``ent`` come from the forward pass on s that
-    chose ``actions`` (S, 1). Returns per-seed statistics (S, len(STATS))."""
+    chose ``actions`` (S, 1). Returns the per-seed raw quantities (S, len(RAW)) that
+    ``episode_stats`` turns into the episode's log columns."""
     _, v_next, _ = agent.forward(torch.from_numpy(next_obs).unsqueeze(1))  # V(s′), no gradient
     target = one_step_targets(
         torch.from_numpy(rewards), v_next[:, 0], torch.from_numpy(masked.astype(np.float32)),
@@ -52,11 +53,25 @@ def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, 
     d_logits = policy_logit_grad(logp, p, ent, actions, adv.unsqueeze(1), cfg.entropy_coef)
     d_v = (2.0 * (v_s - target)).unsqueeze(1)  # ∂(V(s) − target)²/∂V(s)
     a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits, d_v))
-    top = (p.squeeze(1).amax(-1) > 0.99).to(torch.float32)
-    return torch.stack(
-        [-logp_a * adv, (v_s - target).square(), ent.squeeze(1), adv.abs(), v_s, a_norm, c_norm,
-         top], dim=1,
+    pmax = p.squeeze(1).amax(-1)
+    return torch.stack([logp_a, adv, v_s, target, ent.squeeze(1), pmax, a_norm, c_norm], dim=1)
+
+
+RAW = ("logp_a", "adv", "v_s", "target", "entropy", "pmax", "actor_grad_norm", "critic_grad_norm")
+
+
+def episode_stats(raw: torch.Tensor) -> dict[str, float]:
+    """Per-episode means of the log columns from the episode's per-step raw values (T, RAW).
+
+    Each column is summed in float64 in step order (``np.cumsum`` is sequential), so the
+    result does not depend on how many steps are summed at once."""
+    logp_a, adv, v_s, target, ent, pmax, a_norm, c_norm = raw.unbind(1)
+    per_step = torch.stack(
+        [-logp_a * adv, (v_s - target).square(), ent, adv.abs(), v_s, a_norm, c_norm,
+         (pmax > 0.99).to(torch.float32)], dim=1,
     )  # fmt: skip
+    sums = np.cumsum(per_step.numpy().astype(np.float64), axis=0)[-1]
+    return dict(zip(STATS, (sums / raw.shape[0]).tolist()))
 
 
 def run(tr: GroupTrainer) -> None:
@@ -64,10 +79,12 @@ def run(tr: GroupTrainer) -> None:
     n_act = tr.n_actions
     obs = np.stack([r.reset() for r in tr.runs])
     S = len(tr.runs)
-    acc = torch.zeros(S, len(STATS), dtype=torch.float64)  # per-episode sums of each stat
-    counts = torch.zeros(S, n_act, dtype=torch.float64)  # actions taken this episode
+    cap = tr.step_limit or 1024
+    raw = torch.zeros(S, cap, len(RAW))  # this episode's per-step raw values, per seed
+    counts = np.zeros((S, n_act), dtype=np.int64)  # actions taken this episode
     ep_ret = np.zeros(S)
     ep_len = np.zeros(S, dtype=np.int64)
+    rows = torch.arange(S)
     while tr.runs:
         S = len(tr.runs)
         logits, v_s, cache = tr.agent.forward(torch.from_numpy(obs).unsqueeze(1))  # s: (S,1,·)
@@ -84,32 +101,35 @@ def run(tr: GroupTrainer) -> None:
             o, r, te, tu, _ = run.envs[0].step(acts[i])
             next_obs[i], rew[i], term[i], trunc[i] = o, r, te, tu
         ep_ret += rew.astype(np.float64)  # float64 sum like the notebook's Python float
-        ep_len += 1
+        counts[np.arange(S), acts] += 1
         tr.total_steps += S
         ended = term | trunc
         masked = done_mask(term, trunc, cfg.bootstrap_on_truncation)
-        acc += update(tr.agent, cache, v_s[:, 0], logp, p, ent, actions, rew, next_obs, masked,
-                      cfg)  # fmt: skip
-        counts.index_put_((torch.arange(S), actions.squeeze(1)), torch.ones(S, dtype=torch.float64), accumulate=True)  # fmt: skip
+        step_raw = update(
+            tr.agent, cache, v_s[:, 0], logp, p, ent, actions, rew, next_obs, masked, cfg
+        )
+        if int(ep_len.max()) >= raw.shape[1]:  # no step limit: grow the episode buffer
+            raw = torch.cat([raw, torch.zeros_like(raw)], dim=1)
+        raw.index_put_((rows, torch.from_numpy(ep_len)), step_raw)
+        ep_len += 1
 
         obs = next_obs
         if ended.any():
             done_rows = []
             for i in np.flatnonzero(ended):
                 n = int(ep_len[i])
-                means = (acc[i] / n).tolist()
-                stats = dict(zip(STATS, means))
+                stats = episode_stats(raw[i, :n])
                 majority = float(counts[i].max()) / n
                 if tr.end_episode(int(i), float(ep_ret[i]), n, stats, majority):
                     obs[i] = tr.runs[i].reset()
                 else:
                     done_rows.append(int(i))
-                acc[i] = 0
                 counts[i] = 0
                 ep_ret[i] = 0.0
                 ep_len[i] = 0
             if done_rows:
                 keep = tr.drop(done_rows)
-                obs, acc, counts = obs[keep], acc[keep], counts[keep]
+                obs, raw, counts = obs[keep], raw[keep], counts[keep]
                 ep_ret, ep_len = ep_ret[keep], ep_len[keep]
+                rows = torch.arange(len(keep))
             tr.maybe_checkpoint()
