@@ -1,0 +1,174 @@
+"""Core-hours of a planned run (e.g. the cluster sweep) from measured per-job benchmarks.
+
+    python workflow/profiles/slurm/core_hours.py [--configfile config/sweep.yaml]
+                                                 [--measured results/benchmarks]
+
+A dry run of `--configfile` lists every job with its `benchmark:` file. Each training
+job is matched to the measured benchmarks (Snakemake's benchmark TSVs of a run that
+happened, by default the default experiment's) of the same experiment, arm and env with
+the same seed-group size; the sweep uses the default config's group sizes, so every
+training job has such a match. Its cost is the mean measured `cpu_time` of those jobs
+(user+system seconds: what one dedicated core spends, unaffected by other load on the
+measuring machine), and for comparison the mean wall time `s`. A training job with no
+same-size match falls back to the per-seed cost of any group size; analysis jobs (aggregates,
+figures) use their own measurement scaled by the ratio of training CSVs. Every job asks
+SLURM for 1 CPU (threads: 1), so core-hours = sum of per-job times / 3600.
+Run from the repository root with the project's Python (snakemake importable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+SEEDS = re.compile(r"seeds-(\d+)(?:-(\d+))?\.tsv$")
+
+
+def planned_jobs(configfile: str) -> tuple[list[tuple[str, str | None]], str]:
+    """[(rule, benchmark path or None)] of a dry run, and the run's results_dir."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", configfile],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        sys.exit(f"dry run failed:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    jobs, rule, bench = [], None, None
+    for line in proc.stdout.splitlines() + [""]:
+        m = re.match(r"^(?:local)?rule (\S+):$", line)
+        if m or not line.strip():
+            if rule is not None:
+                jobs.append((rule, bench))
+            rule, bench = (m.group(1) if m else None), None
+        elif rule and line.strip().startswith("benchmark:"):
+            bench = line.split(":", 1)[1].strip()
+    import yaml
+
+    results_dir = yaml.safe_load(Path(configfile).read_text())["results_dir"]
+    return [j for j in jobs if j[0] != "all"], results_dir
+
+
+def group_size(path: str) -> int:
+    m = SEEDS.search(path)
+    return 1 if m.group(2) is None else int(m.group(2)) - int(m.group(1)) + 1
+
+
+def read_benchmark(path: Path) -> tuple[float, float, float]:
+    """(cpu low, cpu high, wall) seconds of a benchmark TSV, mean over its repeats.
+
+    Snakemake samples cpu_time every BENCHMARK_INTERVAL (30 s), so it can miss up to
+    30 s (and at most wall - cpu_time) at the end of a job: hence a low and a high value."""
+    rows = list(csv.DictReader(path.open(), delimiter="\t"))
+    cpu = statistics.mean(float(r["cpu_time"]) for r in rows)
+    wall = statistics.mean(float(r["s"]) for r in rows)
+    return cpu, cpu + max(0.0, min(30.0, wall - cpu)), wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--configfile", default="config/sweep.yaml")
+    ap.add_argument("--measured", default="results/benchmarks", type=Path)
+    ap.add_argument("--cores", type=int, default=200, help="cluster cores, for the makespan")
+    args = ap.parse_args()
+
+    measured: dict[tuple[str, int], list[tuple[float, float, float]]] = defaultdict(list)
+    for tsv in sorted(args.measured.glob("train/**/seeds-*.tsv")):
+        key = str(tsv.parent.relative_to(args.measured))
+        measured[(key, group_size(tsv.name))].append(read_benchmark(tsv))
+    if not measured:
+        sys.exit(f"no measured training benchmarks under {args.measured}/train/")
+    n_measured_csvs = sum(k[1] * len(v) for k, v in measured.items())
+
+    jobs, results_dir = planned_jobs(args.configfile)
+    prefix = f"{results_dir.rstrip('/')}/benchmarks/"
+    planned_csvs = sum(group_size(b) for _, b in jobs if b and b.startswith(prefix + "train/"))
+    rows: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0])  # n, lo, hi, wall, extrap.
+    longest = 0.0
+    missing, unbenchmarked = [], []
+    for rule, bench in jobs:
+        if bench is None:
+            unbenchmarked.append(rule)
+            continue
+        if not bench.startswith(prefix):
+            missing.append(rule)
+            continue
+        rel = bench[len(prefix) :]
+        extrapolated = 0
+        if rel.startswith("train/"):
+            key, size = str(Path(rel).parent), group_size(rel)
+            label = key.removeprefix("train/")
+            if (key, size) in measured:
+                times = [statistics.mean(x) for x in zip(*measured[(key, size)])]
+            else:
+                per_seed = [
+                    [x / s_ for x in vals]
+                    for (k, s_), runs in measured.items()
+                    if k == key
+                    for vals in runs
+                ]
+                if not per_seed:
+                    missing.append(rule)
+                    continue
+                times = [size * statistics.mean(x) for x in zip(*per_seed)]
+                extrapolated = 1
+        else:
+            path = args.measured / rel
+            if not path.exists():
+                missing.append(rule)
+                continue
+            scale = planned_csvs / n_measured_csvs
+            times = [scale * x for x in read_benchmark(path)]
+            label = "analysis (aggregates, figures; scaled)"
+        longest = max(longest, times[1])
+        row = rows[label]
+        row[0] += 1
+        for i in range(3):
+            row[1 + i] += times[i]
+        row[4] += extrapolated
+
+    total = [sum(r[i] for r in rows.values()) for i in range(5)]
+    print(f"{args.configfile}: {len(jobs)} jobs (besides `all`); measured: {args.measured}")
+    print("core-hours from cpu_time (1 CPU per job; low-high: see read_benchmark), and from")
+    print("the measured wall time (includes waiting for CPUs on the measuring machine)")
+    head = f"{'jobs of':<42} {'n':>4} {'cpu min/job':>12} {'core-h':>12} {'wall core-h':>11}"
+    print(head)
+    print("-" * len(head))
+    for label in sorted(rows):
+        n, lo, hi, wall, extra = rows[label]
+        note = f"  ({extra} extrapolated per seed)" if extra else ""
+        print(
+            f"{label:<42} {n:>4} {lo / n / 60:>5.1f}-{hi / n / 60:<6.1f}"
+            f" {lo / 3600:>5.1f}-{hi / 3600:<6.1f} {wall / 3600:>11.1f}{note}"
+        )
+    print("-" * len(head))
+    print(
+        f"{'total':<42} {total[0]:>4} {'':>12} {total[1] / 3600:>5.1f}-{total[2] / 3600:<6.1f}"
+        f" {total[3] / 3600:>11.1f}"
+    )
+    span = max(total[2] / args.cores, longest) / 3600
+    print(
+        f"makespan on {args.cores} cores: about {span:.1f} h"
+        f" (the longest job alone: {longest / 60:.0f} min of CPU)"
+    )
+    if unbenchmarked:
+        print(
+            "not counted (the rule has no benchmark: directive): "
+            + ", ".join(sorted(set(unbenchmarked)))
+        )
+    if missing:
+        print(
+            f"NOT ESTIMATED ({len(missing)} jobs without a measurement): "
+            + ", ".join(sorted(set(missing))[:20])
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
