@@ -143,6 +143,19 @@ def test_forced_rerun_is_byte_identical(tiny):
     assert not changed, f"rerun changed: {changed}"
 
 
+def test_report_captions_every_figure(tiny):
+    report = snakemake(tiny["wd"], "--configfile", TINY, "--report", "report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (tiny["wd"] / "report.html").read_text()
+    for stem in expected_figures(tiny["cfg"]):
+        assert f"{stem}.png" in html, stem
+    seeds = tiny["cfg"]["experiment"]["seeds"]["count"]
+    for caption_start in ["Learning curves on", "One-step A2C on", "Final return of every seed",
+                          "What happens inside", "Ablations of one-step", "claims checked"]:
+        assert caption_start in html, caption_start
+    assert f"({seeds} seeds" in html and "{{" not in html
+
+
 def test_changing_one_variant_reruns_only_that_variant(tiny):
     # last in this module: it changes the tiny run's results
     wd, cfg = tiny["wd"], tiny["cfg"]
