@@ -11,7 +11,7 @@
 # Needs root on Debian bookworm and the project's Python environment (snakemake,
 # snakemake-executor-plugin-slurm, the a2c-repro console script). Python: $PYTHON,
 # else <repo>/.venv/bin/python if it exists, else python3 on PATH.
-# Usage: bash .ci/slurm_test.sh        (about 3-5 minutes on 2 cores)
+# Usage: bash .ci/slurm_test.sh   (5-8 minutes on 2 cores, plus the apt-get install)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -112,12 +112,12 @@ echo "$expected_jobs jobs over $(wc -l <"$WORK/expected_rules.txt") rules"
 step "Tiny pipeline through SLURM (--profile workflow/profiles/slurm)"
 # SBATCH_ACCOUNT/SBATCH_PARTITION are what a user exports; the profile maps
 # them to slurm_account/slurm_partition. --jobs 2: the node has 2 CPUs.
-# Status checks every 5 s instead of the profile's 20 s: the jobs are short.
+# First status check 2 s after a submission (profile: 20 s): the jobs are short.
 # --retries 0: a job that fails fails the test (the profile retries once).
 (cd "$WORK/slurm" && export PYTHONPATH=$WORK/slurm/src${PYTHONPATH:+:$PYTHONPATH} \
     && SBATCH_ACCOUNT=$SLURM_TEST_ACCOUNT SBATCH_PARTITION=$SLURM_PARTITION_NAME \
     "$PYTHON" -m snakemake --profile workflow/profiles/slurm --configfile "$CONFIG" \
-    --jobs 2 --retries 0 --slurm-init-seconds-before-status-checks 5 --slurm-keep-successful-logs) \
+    --jobs 2 --retries 0 --slurm-init-seconds-before-status-checks 2 --slurm-keep-successful-logs) \
     >"$WORK/slurm.log" 2>&1 || {
     tail -n 60 "$WORK/slurm.log" >&2
     for f in $(sed -n 's/.*log: \(.*\) (check log file.*/\1/p' "$WORK/slurm.log" | sort -u); do
