@@ -6,6 +6,8 @@ profile, the rules' resources and config/sweep.yaml honest between its runs."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -149,3 +151,43 @@ def test_sweep_trains_100_seeds_of_every_env_variant_and_ablation(workdir):
 
     assert int(counts["total"]) == sum(int(c) for n, c in counts.items() if n != "total")
     assert int(counts["total"]) > len(names) >= 300
+
+
+def test_core_hours_adds_up_the_measured_benchmarks(workdir, tmp_path):
+    """core_hours.py (the README's sweep estimate) on the tiny config, with every job
+    'measured' at 60 s of CPU in 100 s of wall time: the totals are exact sums."""
+    proc = snakemake(workdir, "-n", "--configfile", ".test/config/config.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    benches = re.findall(
+        r"^\s+benchmark: \.test/results/benchmarks/(\S+)$", proc.stdout, re.MULTILINE
+    )
+    train = [b for b in benches if b.startswith("train/")]
+    assert train and len(benches) > len(train)
+    measured = tmp_path / "benchmarks"
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for rel in benches:
+        path = measured / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + "100.0\t0:01:40\t1\t1\t1\t1\t0\t0\t60\t60.0\n")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "workflow/profiles/slurm/core_hours.py",
+            "--configfile",
+            ".test/config/config.yaml",
+            "--measured",
+            str(measured),
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    total = re.search(r"^total\s+(\d+)\s+([\d.]+)-([\d.]+)\s+([\d.]+)$", out.stdout, re.MULTILINE)
+    assert total, out.stdout
+    n = len(benches)  # analysis jobs scale by the ratio of CSVs, 1 here
+    assert int(total.group(1)) == n
+    assert float(total.group(2)) == pytest.approx(n * 60 / 3600, abs=0.05)
+    assert float(total.group(3)) == pytest.approx(n * 90 / 3600, abs=0.05)  # +30 s sampling
+    assert float(total.group(4)) == pytest.approx(n * 100 / 3600, abs=0.05)
