@@ -114,13 +114,17 @@ _link_default_conf() {
     local target=$1 old
     if [[ -L $_DEFAULT_CONF ]]; then
         old=$(readlink "$_DEFAULT_CONF")
-        if [[ $old == */a2c-slurm.*/etc/slurm.conf && ! -e $old ]]; then
-            _say "removing stale link $_DEFAULT_CONF -> $old (from an earlier, killed run)"
+        # A link left by an earlier run of this test that was killed (a temporary
+        # a2c-slurm.* directory whose slurmctld is not running): remove it.
+        local pidfile=${old%/etc/slurm.conf}/state/slurmctld.pid
+        if [[ $old == */a2c-slurm.*/etc/slurm.conf ]] \
+            && ! { [[ -s $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+            _say "removing stale link $_DEFAULT_CONF -> $old (its slurmctld is not running)"
             rm -f "$_DEFAULT_CONF"
         fi
     fi
     if [[ -e $_DEFAULT_CONF || -L $_DEFAULT_CONF ]]; then
-        _die "$_DEFAULT_CONF exists (another SLURM configuration on this machine, or another live test running); not overwriting it"
+        _die "$_DEFAULT_CONF exists (this machine's own SLURM configuration, or another live test is running); not overwriting it"
         return 1
     fi
     mkdir -p "$(dirname "$_DEFAULT_CONF")"
