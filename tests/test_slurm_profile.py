@@ -14,7 +14,7 @@ import yaml
 from pipeline_helpers import REPO, copy_workflow, snakemake
 
 PROFILE = REPO / "workflow/profiles/slurm/config.yaml"
-SWEEP = yaml.safe_load((REPO / "config/sweep.yaml").read_text())
+SWEEP_FILES = ["config/config.yaml", "config/collapse_study.yaml", "config/sweep.yaml"]
 SENTINEL = 7  # a default resource value no rule declares
 
 
@@ -73,19 +73,21 @@ def dry_run_jobs(workdir, *args) -> list[tuple[str, str]]:
     return jobs
 
 
-@pytest.mark.parametrize("configfile", [".test/config/config.yaml", "config/sweep.yaml"])
-def test_every_rule_declares_runtime_and_memory(workdir, configfile):
+@pytest.mark.parametrize(
+    "configfiles", [[".test/config/config.yaml"], SWEEP_FILES], ids=["tiny", "sweep"]
+)
+def test_every_rule_declares_runtime_and_memory(workdir, configfiles):
     """A rule without its own runtime/mem_mb would get the profile's guess on a cluster:
     with sentinel defaults, no job that SLURM runs may show the sentinel."""
     jobs = dry_run_jobs(
         workdir,
         "--cores",
         "2",
-        "--configfile",
-        configfile,
         "--default-resources",
         f"mem_mb={SENTINEL}",
         f"runtime={SENTINEL}",
+        "--configfile",
+        *configfiles,
     )
     undeclared = sorted(
         {
@@ -113,6 +115,23 @@ def test_dry_run_through_the_profile_maps_threads_to_cpus(workdir, monkeypatch):
         assert re.search(r"\bmem_mb=\d+\b", res) and re.search(r"\bruntime=\d+\b", res)
 
 
+def merged_config(files: list[str]) -> dict:
+    """The files merged in order, nested mappings key by key, as Snakemake merges them."""
+
+    def merge(into, new):
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value)
+            else:
+                into[key] = value
+        return into
+
+    cfg: dict = {}
+    for name in files:
+        merge(cfg, yaml.safe_load((REPO / name).read_text()))
+    return cfg
+
+
 def seeds_of(rule_names: list[str], prefix: str) -> list[int]:
     seeds = []
     for name in rule_names:
@@ -123,7 +142,8 @@ def seeds_of(rule_names: list[str], prefix: str) -> list[int]:
 
 
 def test_sweep_trains_100_seeds_of_every_env_variant_and_ablation(workdir):
-    proc = snakemake(workdir, "-n", "--configfile", "config/sweep.yaml", "--quiet", "rules")
+    """The sweep is the default experiment and the collapse study with 100 seeds each."""
+    proc = snakemake(workdir, "-n", "--quiet", "rules", "--configfile", *SWEEP_FILES)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = proc.stdout + proc.stderr
     table = text[text.index("Job stats:") :]
@@ -131,7 +151,8 @@ def test_sweep_trains_100_seeds_of_every_env_variant_and_ablation(workdir):
     names = [name for name in counts if name.startswith("train_")]
     want = list(range(100))
 
-    exp = SWEEP["experiment"]
+    sweep = merged_config(SWEEP_FILES)
+    exp = sweep["experiment"]
     assert exp["seeds"] == {"first": 0, "count": 100}
     assert len(exp["envs"]) == 3 and set(exp["variants"]) >= {"one_step", "episodic"}
     for variant in exp["variants"]:
@@ -139,7 +160,7 @@ def test_sweep_trains_100_seeds_of_every_env_variant_and_ablation(workdir):
             slug = re.sub(r"[^A-Za-z0-9]", "_", env_id)
             assert seeds_of(names, f"train_{variant}_{slug}") == want, (variant, env_id)
 
-    abl = SWEEP["ablations"]
+    abl = sweep["ablations"]
     assert abl["seeds"] == {"first": 0, "count": 100}
     slug = re.sub(r"[^A-Za-z0-9]", "_", abl["env"])
     for arm, spec in abl["arms"].items():
@@ -151,6 +172,12 @@ def test_sweep_trains_100_seeds_of_every_env_variant_and_ablation(workdir):
 
     assert int(counts["total"]) == sum(int(c) for n, c in counts.items() if n != "total")
     assert int(counts["total"]) > len(names) >= 300
+    # Only seeds and output directories differ from the default experiment.
+    default = merged_config(SWEEP_FILES[:2])
+    assert sweep["variants"] == default["variants"]
+    assert sweep["experiment"]["envs"] == default["experiment"]["envs"]
+    assert sweep["ablations"]["arms"] == default["ablations"]["arms"]
+    assert sweep["results_dir"] != default["results_dir"]
 
 
 def test_core_hours_adds_up_the_measured_benchmarks(workdir, tmp_path):
@@ -173,10 +200,10 @@ def test_core_hours_adds_up_the_measured_benchmarks(workdir, tmp_path):
         [
             sys.executable,
             "workflow/profiles/slurm/core_hours.py",
-            "--configfile",
-            ".test/config/config.yaml",
             "--measured",
             str(measured),
+            "--configfile",
+            ".test/config/config.yaml",
         ],
         cwd=workdir,
         capture_output=True,

@@ -1,13 +1,15 @@
 """Core-hours of a planned run (e.g. the cluster sweep) from measured per-job benchmarks.
 
-    python workflow/profiles/slurm/core_hours.py [--configfile config/sweep.yaml]
-                                                 [--measured results/benchmarks]
+    python workflow/profiles/slurm/core_hours.py [--configfile FILE...] [--measured DIR...]
 
-A dry run of `--configfile` lists every job with its `benchmark:` file. Each training
+By default the sweep: --configfile config/config.yaml config/collapse_study.yaml
+config/sweep.yaml (merged in order, as Snakemake does) and --measured results/benchmarks.
+A dry run of the config files lists every job with its `benchmark:` file. Each training
 job is matched to the measured benchmarks (Snakemake's benchmark TSVs of a run that
 happened, by default the default experiment's) of the same experiment, arm and env with
-the same seed-group size; the sweep uses the default config's group sizes, so every
-training job has such a match. Its cost is the mean measured `cpu_time` of those jobs
+the same seed-group size (the sweep uses the default config's group sizes). Jobs of an
+ablation arm that was never measured are costed as the main runs of the arm's variant
+on the same env ("proxy"), and said so in the table. Its cost is the mean measured `cpu_time` of those jobs
 (user+system seconds: what one dedicated core spends, unaffected by other load on the
 measuring machine), and for comparison the mean wall time `s`. A training job with no
 same-size match falls back to the per-seed cost of any group size; analysis jobs (aggregates,
@@ -30,10 +32,31 @@ from pathlib import Path
 SEEDS = re.compile(r"seeds-(\d+)(?:-(\d+))?\.tsv$")
 
 
-def planned_jobs(configfile: str) -> tuple[list[tuple[str, str | None]], str]:
-    """[(rule, benchmark path or None)] of a dry run, and the run's results_dir."""
+SWEEP = ["config/config.yaml", "config/collapse_study.yaml", "config/sweep.yaml"]
+
+
+def merged_config(configfiles: list[str]) -> dict:
+    """The config files merged in order, nested mappings key by key (as Snakemake does)."""
+    import yaml
+
+    def merge(into: dict, new: dict) -> dict:
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(into.get(key), dict):
+                merge(into[key], value)
+            else:
+                into[key] = value
+        return into
+
+    cfg: dict = {}
+    for path in configfiles:
+        merge(cfg, yaml.safe_load(Path(path).read_text()) or {})
+    return cfg
+
+
+def planned_jobs(configfiles: list[str]) -> list[tuple[str, str | None]]:
+    """[(rule, benchmark path or None)] of every job a dry run plans, but `all`."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--configfile", configfile],
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", *configfiles],
         capture_output=True,
         text=True,
         check=False,
@@ -49,10 +72,7 @@ def planned_jobs(configfile: str) -> tuple[list[tuple[str, str | None]], str]:
             rule, bench = (m.group(1) if m else None), None
         elif rule and line.strip().startswith("benchmark:"):
             bench = line.split(":", 1)[1].strip()
-    import yaml
-
-    results_dir = yaml.safe_load(Path(configfile).read_text())["results_dir"]
-    return [j for j in jobs if j[0] != "all"], results_dir
+    return [j for j in jobs if j[0] != "all"]
 
 
 def group_size(path: str) -> int:
@@ -71,22 +91,57 @@ def read_benchmark(path: Path) -> tuple[float, float, float]:
     return cpu, cpu + max(0.0, min(30.0, wall - cpu)), wall
 
 
+def ablation_proxies(cfg: dict) -> dict[str, str]:
+    """{train/ablations/<arm>/<env>: train/main/<variant>/<env>}: the main runs of the
+    arm's variant, whose cost stands in for an arm that was never measured."""
+    abl = cfg.get("ablations") or {}
+    return {
+        f"train/ablations/{arm}/{abl['env']}": f"train/main/{spec['variant']}/{abl['env']}"
+        for arm, spec in abl.get("arms", {}).items()
+    }
+
+
+def train_cost(measured, key: str, size: int, proxies: dict[str, str]):
+    """(cpu low, cpu high, wall) of one training job, and how it was obtained:
+    '' = measured jobs of the same key and group size; 'per seed' = the key's per-seed
+    cost times the group size; 'proxy: K' = the same, from the main runs K of the variant."""
+    for k, how in ((key, ""), (proxies.get(key), f"proxy: {proxies.get(key, '')}")):
+        if k is None:
+            continue
+        if (k, size) in measured:
+            return [statistics.mean(x) for x in zip(*measured[(k, size)])], how
+        per_seed = [
+            [x / s_ for x in vals]
+            for (kk, s_), runs in measured.items()
+            if kk == k
+            for vals in runs
+        ]
+        if per_seed:
+            times = [size * statistics.mean(x) for x in zip(*per_seed)]
+            return times, how or "per seed"
+    return None, ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--configfile", default="config/sweep.yaml")
-    ap.add_argument("--measured", default="results/benchmarks", type=Path)
+    ap.add_argument("--configfile", nargs="+", default=SWEEP)
+    ap.add_argument("--measured", nargs="+", default=[Path("results/benchmarks")], type=Path)
     ap.add_argument("--cores", type=int, default=200, help="cluster cores, for the makespan")
     args = ap.parse_args()
 
     measured: dict[tuple[str, int], list[tuple[float, float, float]]] = defaultdict(list)
-    for tsv in sorted(args.measured.glob("train/**/seeds-*.tsv")):
-        key = str(tsv.parent.relative_to(args.measured))
-        measured[(key, group_size(tsv.name))].append(read_benchmark(tsv))
+    for root in args.measured:
+        for tsv in sorted(root.glob("train/**/seeds-*.tsv")):
+            key = str(tsv.parent.relative_to(root))
+            measured[(key, group_size(tsv.name))].append(read_benchmark(tsv))
     if not measured:
-        sys.exit(f"no measured training benchmarks under {args.measured}/train/")
+        sys.exit(f"no measured training benchmarks under {args.measured} (train/...)")
     n_measured_csvs = sum(k[1] * len(v) for k, v in measured.items())
 
-    jobs, results_dir = planned_jobs(args.configfile)
+    cfg = merged_config(args.configfile)
+    results_dir = cfg["results_dir"]
+    jobs = planned_jobs(args.configfile)
+    proxies = ablation_proxies(cfg)
     prefix = f"{results_dir.rstrip('/')}/benchmarks/"
     planned_csvs = sum(group_size(b) for _, b in jobs if b and b.startswith(prefix + "train/"))
     rows: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0])  # n, lo, hi, wall, extrap.
@@ -104,23 +159,16 @@ def main() -> None:
         if rel.startswith("train/"):
             key, size = str(Path(rel).parent), group_size(rel)
             label = key.removeprefix("train/")
-            if (key, size) in measured:
-                times = [statistics.mean(x) for x in zip(*measured[(key, size)])]
-            else:
-                per_seed = [
-                    [x / s_ for x in vals]
-                    for (k, s_), runs in measured.items()
-                    if k == key
-                    for vals in runs
-                ]
-                if not per_seed:
-                    missing.append(rule)
-                    continue
-                times = [size * statistics.mean(x) for x in zip(*per_seed)]
+            times, how = train_cost(measured, key, size, proxies)
+            if times is None:
+                missing.append(rule)
+                continue
+            if how:
                 extrapolated = 1
+                label += " *" if how.startswith("proxy") else " +"
         else:
-            path = args.measured / rel
-            if not path.exists():
+            path = next((r / rel for r in args.measured if (r / rel).exists()), None)
+            if path is None:
                 missing.append(rule)
                 continue
             scale = planned_csvs / n_measured_csvs
@@ -134,18 +182,20 @@ def main() -> None:
         row[4] += extrapolated
 
     total = [sum(r[i] for r in rows.values()) for i in range(5)]
-    print(f"{args.configfile}: {len(jobs)} jobs (besides `all`); measured: {args.measured}")
+    print(
+        f"{' '.join(args.configfile)}: {len(jobs)} jobs (besides `all`);"
+        f" measured: {' '.join(map(str, args.measured))}"
+    )
     print("core-hours from cpu_time (1 CPU per job; low-high: see read_benchmark), and from")
     print("the measured wall time (includes waiting for CPUs on the measuring machine)")
     head = f"{'jobs of':<42} {'n':>4} {'cpu min/job':>12} {'core-h':>12} {'wall core-h':>11}"
     print(head)
     print("-" * len(head))
     for label in sorted(rows):
-        n, lo, hi, wall, extra = rows[label]
-        note = f"  ({extra} extrapolated per seed)" if extra else ""
+        n, lo, hi, wall, _ = rows[label]
         print(
             f"{label:<42} {n:>4} {lo / n / 60:>5.1f}-{hi / n / 60:<6.1f}"
-            f" {lo / 3600:>5.1f}-{hi / 3600:<6.1f} {wall / 3600:>11.1f}{note}"
+            f" {lo / 3600:>5.1f}-{hi / 3600:<6.1f} {wall / 3600:>11.1f}"
         )
     print("-" * len(head))
     print(
@@ -157,6 +207,10 @@ def main() -> None:
         f"makespan on {args.cores} cores: about {span:.1f} h"
         f" (the longest job alone: {longest / 60:.0f} min of CPU)"
     )
+    if any(label.endswith(" *") for label in rows):
+        print("* never measured: costed as the main runs of the arm's variant on that env")
+    if any(label.endswith(" +") for label in rows):
+        print("+ no job of this group size measured: per-seed cost x group size")
     if unbenchmarked:
         print(
             "not counted (the rule has no benchmark: directive): "
