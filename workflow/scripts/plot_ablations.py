@@ -7,6 +7,11 @@ import pandas as pd
 from deterministic_io import log_to, save_and_close, setup_matplotlib
 
 
+def error_bars(centre, low, high):
+    """Asymmetric error-bar lengths (never negative: a percentile CI may exclude its point)."""
+    return [(centre - low).clip(lower=0), (high - centre).clip(lower=0)]
+
+
 def main(snakemake) -> None:
     log = log_to(snakemake.log[0])
     setup_matplotlib()
@@ -20,7 +25,7 @@ def main(snakemake) -> None:
     y = np.arange(len(arms))[::-1]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(arms) + 1.8), sharey=True)
     rate = arms["collapse_rate"]
-    left.errorbar(rate, y, xerr=[rate - arms["collapse_rate_ci_low"], arms["collapse_rate_ci_high"] - rate],
+    left.errorbar(rate, y, xerr=error_bars(rate, arms["collapse_rate_ci_low"], arms["collapse_rate_ci_high"]),
                   fmt="o", color=palette[3], ecolor=palette[3], capsize=3)
     for yi, (_, arm) in zip(y, arms.iterrows()):
         left.annotate(f"{arm['n_collapsed']}/{arm['n_seeds']}", (1.02, yi), va="center", fontsize=8,
@@ -36,7 +41,7 @@ def main(snakemake) -> None:
         colours = [palette[3] if c else palette[0] for c in seeds["collapsed"]]
         right.scatter(seeds["final_return"], yi + jitter, s=14, c=colours, alpha=0.7, lw=0)
     iqm_ = arms["final_return_iqm"]
-    right.errorbar(iqm_, y, xerr=[iqm_ - arms["final_return_iqm_ci_low"], arms["final_return_iqm_ci_high"] - iqm_],
+    right.errorbar(iqm_, y, xerr=error_bars(iqm_, arms["final_return_iqm_ci_low"], arms["final_return_iqm_ci_high"]),
                    fmt="D", color="black", capsize=3, label="IQM over seeds, bootstrap CI")
     right.set_xlabel(f"final return (mean of the last {p.final_fraction:.0%} of episodes); "
                      "points: seeds (red = collapsed)")
