@@ -69,6 +69,14 @@ BAD = {
         lambda c: set_path(c, ["experiment", "envs", "CartPole-v1", "seeds_per_job"], "all"),
         "experiment.envs.CartPole-v1.seeds_per_job",
     ),
+    "study restricted to an undefined arm": (
+        lambda c: set_path(c, ["ablations", "only_arms"], ["notebook", "entropy_9"]),
+        "ablations.only_arms[1]",
+    ),
+    "ablation arm with an unknown hyperparameter": (
+        lambda c: set_path(c, ["ablations", "arms", "entropy_01", "set"], {"entropy": 0.1}),
+        "ablations.arms.entropy_01.set",
+    ),
     "notebook reference of unequal lengths": (
         lambda c: c["collapse_figure"]["notebook_eval"]["returns"].pop(),
         "collapse_figure.notebook_eval",

@@ -93,7 +93,7 @@ rule claims:
     input:
         collapse=f"{AGG}/collapse.csv",
         aligned=f"{AGG}/collapse_episodes.csv",
-        episodes=f"{AGG}/episodes.csv",
+        improvement_runs=improvement_run_csvs(),
     output:
         report(
             f"{RESULTS}/claims.csv",

@@ -32,6 +32,15 @@ check_schema(config, Path(workflow.basedir) / "workflow/schemas/config.schema.ya
 validate(config, schema="../schemas/config.schema.yaml")  # also fills in the defaults
 
 
+def study_arms(abl):
+    """The arms the collapse study runs: `only_arms` if given, else every arm."""
+    return {
+        arm: spec
+        for arm, spec in abl["arms"].items()
+        if arm in abl.get("only_arms", abl["arms"])
+    }
+
+
 def check_config(cfg):
     """Cross-key checks that JSON Schema cannot express."""
     variants = cfg["variants"]
@@ -61,6 +70,11 @@ def check_config(cfg):
     abl = cfg.get("ablations")
     if abl:
         env_keys.append(("ablations.env", abl["env"]))
+        for i, arm in enumerate(abl.get("only_arms", [])):
+            if arm not in abl["arms"]:
+                config_error(
+                    f"ablations.only_arms[{i}]", f"{arm!r} is not one of ablations.arms"
+                )
         for arm, spec in abl["arms"].items():
             if spec["variant"] not in variants:
                 config_error(
@@ -75,10 +89,10 @@ def check_config(cfg):
         config_error(
             "collapse", "the ablations need the 'collapse' and 'claims' sections"
         )
-    if abl and cfg["collapse"]["reference_arm"] not in abl["arms"]:
+    if abl and cfg["collapse"]["reference_arm"] not in study_arms(abl):
         config_error(
             "collapse.reference_arm",
-            f"{cfg['collapse']['reference_arm']!r} is not one of ablations.arms",
+            f"{cfg['collapse']['reference_arm']!r} is not one of the study's arms",
         )
     if abl:
         imp = cfg["claims"]["improvement"]
@@ -234,7 +248,7 @@ def ablation_runs():
     env_id, episodes = abl["env"], abl["episodes"]
     main_env = config["experiment"]["envs"].get(env_id)
     runs = {}
-    for arm, spec in abl["arms"].items():
+    for arm, spec in study_arms(abl).items():
         variant = config["variants"][spec["variant"]]
         overrides = spec.get("set", {})
         hyperparameters = {**variant["hyperparameters"], **overrides}
@@ -301,7 +315,9 @@ def engine_out_dir(wildcards, output):
 
 
 def ablation_labels():
-    arms = config.get("ablations", {}).get("arms", {})
+    if not config.get("ablations"):
+        return {}
+    arms = study_arms(config["ablations"])
     return {arm: spec.get("label", arm) for arm, spec in arms.items()}
 
 
@@ -317,4 +333,16 @@ def collapse_study_outputs():
         f"{FIGURES}/collapse_diagnostics.svg",
         f"{FIGURES}/ablations.png",
         f"{FIGURES}/ablations.svg",
+    ]
+
+
+def improvement_run_csvs():
+    """The main runs that the claim 'episodic A2C improves on LunarLander' is about."""
+    if "claims" not in config:
+        return []
+    imp = config["claims"]["improvement"]
+    engine = config["variants"][imp["variant"]]["engine"]
+    return [
+        seed_csv("main", imp["variant"], imp["env"], engine, s)
+        for s in seed_list(config["experiment"]["seeds"])
     ]

@@ -126,7 +126,8 @@ def main(snakemake) -> None:
     ref = collapse[collapse["arm"] == p.collapse["reference_arm"]].copy()
     ref["peak_window"] = min(p.collapse["window"], int(ref["n_episodes"].min()))
     ref_episodes = pd.read_csv(snakemake.input.aligned)
-    main_episodes = pd.read_csv(snakemake.input.episodes)
+    main_episodes = pd.concat([pd.read_csv(f) for f in snakemake.input.improvement_runs], ignore_index=True)
+    main_episodes["variant"] = p.claims["improvement"]["variant"]  # the config's name
     claims = [
         claim_peak(ref, p.claims["peak"], p.bootstrap),
         claim_collapse(ref, ref_episodes, p.claims["collapse"], p.collapse["return_threshold"], p.bootstrap),
