@@ -37,11 +37,16 @@ def run_collapse_metrics(run: pd.DataFrame, c: dict, final_fraction: float) -> d
     majority = run["majority_action_frac"].to_numpy(dtype=float)[last].mean()
     collapsed = bool(final_mean <= c["return_threshold"] and majority >= c["majority_action_threshold"])
     onset = math.nan
+    longest_before_onset = math.nan
     if collapsed:
         moving = trailing_mean(returns, c["onset_window"])
         below = np.flatnonzero(moving[peak_at + 1 :] <= c["return_threshold"])
         if below.size:
-            onset = int(episodes[peak_at + 1 + below[0]])
+            at = peak_at + 1 + below[0]
+            onset = int(episodes[at])
+            # did a long (e.g. time-limit-truncated) episode come just before the collapse?
+            before = run["length"].to_numpy()[max(0, at - 2 * c["onset_window"]) : at]
+            longest_before_onset = int(before.max()) if before.size else math.nan
     n_final = max(1, math.ceil(final_fraction * n))
     return {
         "n_episodes": n,
@@ -53,6 +58,7 @@ def run_collapse_metrics(run: pd.DataFrame, c: dict, final_fraction: float) -> d
         "final_majority_action_frac": majority,
         "final_top_prob_gt_099": run["top_prob_gt_099"].to_numpy(dtype=float)[last].mean(),
         "onset_episode": onset,
+        "longest_episode_before_onset": longest_before_onset,
         "collapsed": collapsed,
         "total_env_steps": int(run["env_steps"].iloc[-1]),
     }
@@ -67,7 +73,8 @@ def collapse_table(runs: pd.DataFrame, c: dict, final_fraction: float, arms: lis
     table["arm"] = pd.Categorical(table["arm"], categories=arms, ordered=True)
     table = table.sort_values(["arm", "seed"]).reset_index(drop=True)
     table["arm"] = table["arm"].astype(str)
-    table["onset_episode"] = table["onset_episode"].astype("Int64")
+    for column in ("onset_episode", "longest_episode_before_onset"):
+        table[column] = table[column].astype("Int64")
     return table
 
 
