@@ -213,7 +213,7 @@ def test_core_hours_adds_up_the_measured_benchmarks(workdir, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     total = re.search(r"^total\s+(\d+)\s+([\d.]+)-([\d.]+)\s+([\d.]+)$", out.stdout, re.MULTILINE)
     assert total, out.stdout
-    n = len(benches)  # analysis jobs scale by the ratio of CSVs, 1 here
+    n = len(benches)  # training and analysis jobs alike
     assert int(total.group(1)) == n
     assert float(total.group(2)) == pytest.approx(n * 60 / 3600, abs=0.05)
     assert float(total.group(3)) == pytest.approx(n * 90 / 3600, abs=0.05)  # +30 s sampling

@@ -7,14 +7,14 @@ config/sweep.yaml (merged in order, as Snakemake does) and --measured results/be
 A dry run of the config files lists every job with its `benchmark:` file. Each training
 job is matched to the measured benchmarks (Snakemake's benchmark TSVs of a run that
 happened, by default the default experiment's) of the same experiment, arm and env with
-the same seed-group size (the sweep uses the default config's group sizes). Jobs of an
-ablation arm that was never measured are costed as the main runs of the arm's variant
-on the same env ("proxy"), and said so in the table. Its cost is the mean measured `cpu_time` of those jobs
-(user+system seconds: what one dedicated core spends, unaffected by other load on the
-measuring machine), and for comparison the mean wall time `s`. A training job with no
-same-size match falls back to the per-seed cost of any group size; analysis jobs (aggregates,
-figures) use their own measurement scaled by the ratio of training CSVs. Every job asks
-SLURM for 1 CPU (threads: 1), so core-hours = sum of per-job times / 3600.
+the same seed-group size (the sweep keeps the default config's group sizes); its cost is
+their mean `cpu_time` (user+system seconds: what one dedicated core spends, unaffected by
+other load on the measuring machine), and for comparison their mean wall time `s`.
+Fallbacks, marked in the table: no job of that group size measured -> per-seed cost x
+group size; an ablation arm never measured -> the main runs of the arm's variant on the
+same env ("proxy"). Analysis jobs (aggregates, figures) count as measured, on the measured
+run's fewer seeds. Every job asks SLURM for 1 CPU (threads: 1), so core-hours = the sum
+of per-job times / 3600.
 Run from the repository root with the project's Python (snakemake importable).
 """
 
@@ -136,14 +136,12 @@ def main() -> None:
             measured[(key, group_size(tsv.name))].append(read_benchmark(tsv))
     if not measured:
         sys.exit(f"no measured training benchmarks under {args.measured} (train/...)")
-    n_measured_csvs = sum(k[1] * len(v) for k, v in measured.items())
 
     cfg = merged_config(args.configfile)
     results_dir = cfg["results_dir"]
     jobs = planned_jobs(args.configfile)
     proxies = ablation_proxies(cfg)
     prefix = f"{results_dir.rstrip('/')}/benchmarks/"
-    planned_csvs = sum(group_size(b) for _, b in jobs if b and b.startswith(prefix + "train/"))
     rows: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0])  # n, lo, hi, wall, extrap.
     longest = 0.0
     missing, unbenchmarked = [], []
@@ -171,10 +169,10 @@ def main() -> None:
             if path is None:
                 missing.append(rule)
                 continue
-            scale = planned_csvs / n_measured_csvs
-            times = [scale * x for x in read_benchmark(path)]
-            label = "analysis (aggregates, figures; scaled)"
-        longest = max(longest, times[1])
+            times = list(read_benchmark(path))
+            label = "analysis (as measured; see below)"
+        if rel.startswith("train/"):
+            longest = max(longest, times[1])
         row = rows[label]
         row[0] += 1
         for i in range(3):
@@ -209,6 +207,11 @@ def main() -> None:
     )
     if any(label.endswith(" *") for label in rows):
         print("* never measured: costed as the main runs of the arm's variant on that env")
+    if any(label.startswith("analysis") for label in rows):
+        print(
+            "analysis: aggregates and figures as measured on the measured run's seeds; they"
+            " grow with the number of seeds"
+        )
     if any(label.endswith(" +") for label in rows):
         print("+ no job of this group size measured: per-seed cost x group size")
     if unbenchmarked:
