@@ -67,7 +67,10 @@ command -v a2c-repro >/dev/null || fail "the a2c-repro console script is not on 
 step "Two copies of the repository (tracked and unignored files): local/ and slurm/"
 mkdir -p "$WORK/local"
 (cd "$REPO" && git ls-files -z --cached --others --exclude-standard \
-    | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
+    | while IFS= read -r -d '' f; do
+        # skip deleted files and the outputs of full runs (not needed by the tiny run)
+        if [[ -e $f && $f != results/* && $f != figures/* && $f != sweep/* ]]; then printf '%s\0' "$f"; fi
+    done \
     | tar --null -T - -cf -) | tar -xf - -C "$WORK/local"
 rm -rf "$WORK/local/.test/results" "$WORK/local/.test/figures"
 cp -a "$WORK/local" "$WORK/slurm"   # one snapshot, so both runs see the same files
