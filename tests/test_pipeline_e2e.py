@@ -7,6 +7,7 @@ that changing one variant reruns only that variant.
 
 from __future__ import annotations
 
+import resource
 import time
 import xml.etree.ElementTree as ET
 
@@ -30,6 +31,7 @@ STAT_COLUMNS = ["n_seeds", "mean", "iqm", "median", "iqm_ci_low", "iqm_ci_high"]
 def tiny(tmp_path_factory):
     wd = copy_workflow(tmp_path_factory.mktemp("tiny"))
     cfg = yaml.safe_load((wd / TINY).read_text())
+    cpu_before = children_cpu_seconds()
     start = time.monotonic()
     run = snakemake(wd, "--cores", "2", "--configfile", TINY)
     elapsed = time.monotonic() - start
@@ -38,13 +40,24 @@ def tiny(tmp_path_factory):
         "wd": wd,
         "cfg": cfg,
         "elapsed": elapsed,
+        "cpu": children_cpu_seconds() - cpu_before,
         "results": wd / cfg["results_dir"],
         "figures": wd / cfg["figures_dir"],
     }
 
 
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def test_tiny_pipeline_runs_in_under_two_minutes(tiny):
-    assert tiny["elapsed"] < 120, f"tiny pipeline took {tiny['elapsed']:.0f} s"
+    # CPU time of Snakemake and all its jobs: what the run costs, whatever else shares the
+    # machine (on an idle 2-core machine the wall time is below it). The wall-time bound
+    # only catches a hang on a loaded machine.
+    took = f"{tiny['cpu']:.0f} s CPU, {tiny['elapsed']:.0f} s wall"
+    assert tiny["cpu"] < 120, f"tiny pipeline took {took}"
+    assert tiny["elapsed"] < 600, f"tiny pipeline took {took}"
 
 
 def test_episodes_csv_has_every_episode_of_every_run(tiny):
