@@ -11,7 +11,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3.11
+# Python 3.11: python3.11 if on PATH, else python3 (checked to be 3.11 before use).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null || echo python3.11)
 VENV ?= .venv
 CORES ?= 8
 LOCK := requirements.lock

@@ -13,7 +13,7 @@
 #      byte-identical to the same run on the host,
 #   7. stops the dockerd it started, by its PID, on any exit (trap).
 # Needs root on Debian bookworm and the project venv (made here with `make install`).
-# Usage: bash .ci/docker_build_test.sh          (about 10 minutes on 2 cores)
+# Usage: bash .ci/docker_build_test.sh          (15-20 minutes on 2 shared cores; most of it pytest in the image)
 # Env:   A2C_DOCKER_CACHE  where the debootstrap base tarball is kept between runs
 #                          (default /var/cache/a2c-repro-docker); delete it to rebuild.
 #        KEEP_WORK=1       keep the work directory (logs, outputs) even on success.
@@ -33,11 +33,12 @@ T_START=$SECONDS
 STEP=0
 step() { STEP=$((STEP + 1)); printf '\n=== [docker-test %d] %s (t=%ds)\n' "$STEP" "$*" $((SECONDS - T_START)); }
 fail() { printf '\n[docker-test] FAILED: %s\n' "$*" >&2; exit 1; }
+exec 3>&1 # timed reports here even when the command's output goes to a log file
 timed() { # timed LABEL CMD...: run CMD, print how long it took
     local label=$1 t0=$SECONDS
     shift
     "$@"
-    printf '[docker-test] %s took %ds\n' "$label" $((SECONDS - t0)) >&2
+    printf '[docker-test] %s took %ds\n' "$label" $((SECONDS - t0)) >&3
 }
 
 [[ $(id -u) == 0 ]] || fail "must run as root (it starts dockerd and runs debootstrap); uid is $(id -u)"
