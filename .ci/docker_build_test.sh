@@ -198,7 +198,7 @@ rc=0
 run "$IMAGE" pytest >"$WORK/pytest-in-docker.log" 2>&1 || rc=$?
 tail -n 15 "$WORK/pytest-in-docker.log"
 printf '[docker-test] pytest in the image took %ds\n' $((SECONDS - t0))
-((rc == 0)) || fail "pytest inside the image exited with $rc (5 means no test was collected)"
+PYTEST_RC=$rc # a failure is reported at the end, after the other checks have run
 
 step "default CMD's pipeline resolves inside the image (snakemake --cores all --dry-run)"
 run "$IMAGE" snakemake --cores all --dry-run --quiet rules >"$WORK/dryrun.log" 2>&1 \
@@ -237,3 +237,5 @@ prov=$WORK/ctr/results/provenance.json
 [[ -s $prov ]] || fail "the image run wrote no .test/results/provenance.json"
 grep -q "$COMMIT" "$prov" || fail "provenance.json from the image does not record git commit $COMMIT"
 echo "provenance.json records git commit $COMMIT"
+
+((PYTEST_RC == 0)) || fail "pytest inside the image exited with $PYTEST_RC (5 means no test was collected); see above"
