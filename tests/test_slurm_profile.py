@@ -5,15 +5,16 @@ profile, the rules' resources and config/sweep.yaml honest between its runs."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
 
 import pytest
-import yaml
 from pipeline_helpers import REPO, copy_workflow, snakemake
 
 PROFILE = REPO / "workflow/profiles/slurm/config.yaml"
+CORE_HOURS = REPO / "workflow/profiles/slurm/core_hours.py"
 SWEEP_FILES = ["config/config.yaml", "config/collapse_study.yaml", "config/sweep.yaml"]
 SENTINEL = 7  # a default resource value no rule declares
 
@@ -115,21 +116,16 @@ def test_dry_run_through_the_profile_maps_threads_to_cpus(workdir, monkeypatch):
         assert re.search(r"\bmem_mb=\d+\b", res) and re.search(r"\bruntime=\d+\b", res)
 
 
+def load_core_hours():
+    spec = importlib.util.spec_from_file_location("core_hours", CORE_HOURS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def merged_config(files: list[str]) -> dict:
-    """The files merged in order, nested mappings key by key, as Snakemake merges them."""
-
-    def merge(into, new):
-        for key, value in new.items():
-            if isinstance(value, dict) and isinstance(into.get(key), dict):
-                merge(into[key], value)
-            else:
-                into[key] = value
-        return into
-
-    cfg: dict = {}
-    for name in files:
-        merge(cfg, yaml.safe_load((REPO / name).read_text()))
-    return cfg
+    """The files merged in order, as Snakemake merges them (core_hours.py's merge)."""
+    return load_core_hours().merged_config([str(REPO / name) for name in files])
 
 
 def seeds_of(rule_names: list[str], prefix: str) -> list[int]:
