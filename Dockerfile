@@ -95,9 +95,11 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=app:app /home/app/a2c-repro /home/app/a2c-repro
 
 # A2C_REPRO_GIT_COMMIT: read by the provenance rule when `git rev-parse HEAD` fails
-# (there is no .git in the image). MPLBACKEND: no display in a container.
+# (there is no .git in the image). USER: getpass.getuser() (snakemake calls it) needs a
+# name when `docker run --user` gives a uid without a passwd entry. MPLBACKEND: no display.
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/home/app \
+    USER=app \
     A2C_REPRO_GIT_COMMIT=${GIT_COMMIT} \
     MPLBACKEND=Agg \
     PYTHONDONTWRITEBYTECODE=1 \

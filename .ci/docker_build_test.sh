@@ -35,10 +35,13 @@ step() { STEP=$((STEP + 1)); printf '\n=== [docker-test %d] %s (t=%ds)\n' "$STEP
 fail() { printf '\n[docker-test] FAILED: %s\n' "$*" >&2; exit 1; }
 exec 3>&1 # timed reports here even when the command's output goes to a log file
 timed() { # timed LABEL CMD...: run CMD, print how long it took
-    local label=$1 t0=$SECONDS
+    local label=$1 t0=$SECONDS rc=0
     shift
-    "$@"
-    printf '[docker-test] %s took %ds\n' "$label" $((SECONDS - t0)) >&3
+    "$@" || rc=$?
+    local status=""
+    ((rc == 0)) || status=" and FAILED (exit $rc)"
+    printf '[docker-test] %s took %ds%s\n' "$label" $((SECONDS - t0)) "$status" >&3
+    return "$rc"
 }
 
 [[ $(id -u) == 0 ]] || fail "must run as root (it starts dockerd and runs debootstrap); uid is $(id -u)"
@@ -209,7 +212,7 @@ tail -n 5 "$WORK/dryrun.log"
 step "tiny pipeline ($CONFIG): host vs image, CSVs byte for byte"
 [[ -f $CTX/$CONFIG ]] || fail "$CONFIG does not exist"
 # The host run imports the engine from its own copy (src/ before the editable install).
-timed "host run" env PYTHONPATH="$WORK/host/src" bash -c \
+timed "host run" env PYTHONPATH="$WORK/host/src" PATH="$REPO/.venv/bin:$PATH" bash -c \
     "cd '$WORK/host' && '$REPO/.venv/bin/snakemake' --cores 2 --configfile $CONFIG >'$WORK/host-run.log' 2>&1" \
     || { tail -n 25 "$WORK/host-run.log" >&2; fail "the tiny pipeline failed on the host"; }
 mkdir -p "$WORK/ctr/results" "$WORK/ctr/figures"
