@@ -93,6 +93,8 @@ RUN groupadd --gid 1000 app \
 
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=app:app /home/app/a2c-repro /home/app/a2c-repro
+# COPY creates the top directory 0755; snakemake writes .snakemake/ there under any uid.
+RUN chmod 0777 /home/app/a2c-repro
 
 # A2C_REPRO_GIT_COMMIT: read by the provenance rule when `git rev-parse HEAD` fails
 # (there is no .git in the image). USER: getpass.getuser() (snakemake calls it) needs a

@@ -165,7 +165,9 @@ echo "wheelhouse: $n_files files for $n_locked locked packages, $(du -sh "$CTX/w
 
 # --------------------------------------------------------------------------
 step "docker build --network none (legacy builder, base $BASE)"
-SOURCE_URL=$(git -C "$REPO" remote get-url origin 2>/dev/null || echo unknown)
+# The public address of the repository, if origin has one (not a local path of this machine).
+SOURCE_URL=$(git -C "$REPO" remote get-url origin 2>/dev/null || true)
+[[ $SOURCE_URL == *://* || $SOURCE_URL == git@* ]] || SOURCE_URL=unknown
 VERSION=$("$REPO/.venv/bin/python" -c 'import tomllib; print(tomllib.load(open("'"$REPO"'/pyproject.toml", "rb"))["project"]["version"])')
 t0=$SECONDS
 "${DOCKER[@]}" build --network none \
