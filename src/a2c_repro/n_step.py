@@ -138,3 +138,4 @@ def run(tr: GroupTrainer) -> None:
         ).numpy()  # fmt: skip
         acc += stats[:, None, :]
         n_upd += 1
+        tr.maybe_checkpoint()  # never writes for n_step; keeps memory trimmed

@@ -22,6 +22,7 @@ import torch
 from .agent import AgentGroup, categorical_from_logits, sample_actions
 from .config import A2CConfig, ConfigError, validate
 from .envs import env_dims
+from .memory import limit_heap_growth, release_free_memory
 from .seed_run import SeedRun
 
 ENGINE_VERSION = "1"
@@ -92,6 +93,7 @@ class GroupTrainer:
         self.ckpt_path = self.dir / f".checkpoint-{key}.pt"
         self.checkpoint_every = checkpoint_every
         self._last_ckpt = time.monotonic()
+        self._last_trim = self._last_ckpt
         self.snaps: dict[int, dict] = {}
         self._snap_time: dict[int, float] = {}
         self.total_steps = 0
@@ -161,6 +163,9 @@ class GroupTrainer:
     # --- checkpoint / resume -------------------------------------------------------------
     def maybe_checkpoint(self) -> None:
         now = time.monotonic()
+        if now - self._last_trim >= 5.0:
+            release_free_memory()
+            self._last_trim = now
         if self.checkpoint_every >= 0 and now - self._last_ckpt >= self.checkpoint_every:
             self.write_checkpoint()
             self._last_ckpt = now
@@ -253,6 +258,7 @@ def train(
     """Train every seed in ``seeds`` (in lockstep, one process) and write one CSV per seed to
     ``out_dir/<env_id>/<variant>/seed<k>.csv``. Returns the CSV paths."""
     torch.set_num_threads(1)
+    limit_heap_growth()
     loops: dict[str, Callable[[GroupTrainer], None]] = {}
     from . import episodic, n_step, one_step
 
