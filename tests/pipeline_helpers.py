@@ -34,6 +34,7 @@ def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.Com
         [sys.executable, "-m", "snakemake", *args],
         cwd=workdir,
         env=env,
+        check=False,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pandas as pd
-
 from deterministic_io import log_to, write_csv
 from robust_stats import bootstrap_ci, full_window_mean, iqm, trailing_mean
 
@@ -33,7 +32,7 @@ def load_runs(paths: list[str], variant_of_path: dict[str, str]) -> pd.DataFrame
 def add_smoothed(episodes: pd.DataFrame, window: int) -> pd.DataFrame:
     out = episodes.copy()
     out["return_smoothed"] = np.nan
-    for _, idx in out.groupby(["env_id", "variant", "seed"], sort=True).groups.items():
+    for idx in out.groupby(["env_id", "variant", "seed"], sort=True).groups.values():
         out.loc[idx, "return_smoothed"] = trailing_mean(out.loc[idx, "return"].to_numpy(), window)
     return out
 

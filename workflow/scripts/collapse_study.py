@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pandas as pd
-
 from deterministic_io import log_to, write_csv
 from robust_stats import bootstrap_ci, full_window_mean, iqm, trailing_mean, wilson_interval
 
@@ -80,7 +79,7 @@ def collapse_table(runs: pd.DataFrame, c: dict, final_fraction: float, arms: lis
 
 def ablation_table(collapse: pd.DataFrame, labels: dict, boot: dict) -> pd.DataFrame:
     rows = []
-    for arm in labels:
+    for arm, label in labels.items():
         arm_runs = collapse[collapse["arm"] == arm]
         if arm_runs.empty:
             continue
@@ -91,7 +90,7 @@ def ablation_table(collapse: pd.DataFrame, labels: dict, boot: dict) -> pd.DataF
         ci = bootstrap_ci(final[None, :], "iqm", boot["n_resamples"], boot["confidence"], boot["seed"])
         rows.append({
             "arm": arm,
-            "label": labels[arm],
+            "label": label,
             "variant": arm_runs["variant"].iloc[0],
             "n_seeds": n,
             "n_collapsed": k,

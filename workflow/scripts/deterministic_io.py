@@ -79,7 +79,7 @@ def log_to(log_path: str) -> logging.Logger:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
-    stream = open(log_path, "a")
+    stream = open(log_path, "a")  # noqa: SIM115 -- stays open: it becomes sys.stderr
     sys.stderr = stream
     return logging.getLogger("a2c-repro")
 

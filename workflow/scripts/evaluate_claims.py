@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-
 from deterministic_io import log_to, write_csv
 from robust_stats import bootstrap_ci, iqm, wilson_interval
 

@@ -3,7 +3,6 @@ interval and the final-return IQM with its bootstrap CI over seeds (points = see
 
 import numpy as np
 import pandas as pd
-
 from deterministic_io import log_to, save_and_close, setup_matplotlib
 
 

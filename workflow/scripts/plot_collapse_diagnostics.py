@@ -4,7 +4,6 @@ median over seeds with the interquartile range, and thin per-seed lines."""
 
 import numpy as np
 import pandas as pd
-
 from deterministic_io import log_to, save_and_close, setup_matplotlib
 
 PANELS = [

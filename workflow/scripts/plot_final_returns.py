@@ -4,7 +4,6 @@ last episodes, see final.csv) of each variant, as box plot plus points."""
 
 import numpy as np
 import pandas as pd
-
 from deterministic_io import log_to, save_and_close, setup_matplotlib
 from figure_style import variant_colours
 
@@ -23,8 +22,9 @@ def main(snakemake) -> None:
     fig, axes = plt.subplots(1, len(envs), figsize=(3.6 * len(envs), 4.2), squeeze=False)
     for ax, env in zip(axes[0], envs):
         data = final[final["env_id"] == env]
-        kwargs = dict(data=data, x="variant", y="final_return", hue="variant", order=variants,
-                      hue_order=variants, palette=colours, ax=ax, legend=False)
+        kwargs = {"data": data, "x": "variant", "y": "final_return", "hue": "variant",
+                  "order": variants, "hue_order": variants, "palette": colours, "ax": ax,
+                  "legend": False}
         sns.boxplot(**kwargs, showfliers=False, width=0.5, boxprops={"alpha": 0.5})
         np.random.seed(p.jitter_seed)  # seaborn draws the strip jitter from numpy's global RNG
         sns.stripplot(**kwargs, size=5, jitter=0.12, edgecolor="black", linewidth=0.5)

@@ -5,7 +5,6 @@ thin line per seed."""
 
 
 import pandas as pd
-
 from deterministic_io import log_to, save_and_close, setup_matplotlib
 from figure_style import variant_colours
 from robust_stats import trailing_mean

@@ -6,7 +6,6 @@ notebook's own printed evaluation run drawn on top."""
 import math
 
 import pandas as pd
-
 from deterministic_io import log_to, save_and_close, setup_matplotlib
 from figure_style import NOTEBOOK_COLOUR, variant_colours
 from robust_stats import trailing_mean
