@@ -7,7 +7,6 @@ import copy
 
 import pytest
 import yaml
-
 from pipeline_helpers import REPO, copy_workflow, snakemake
 
 TINY = yaml.safe_load((REPO / ".test/config/config.yaml").read_text())

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 import yaml
 from PIL import Image
-
 from pipeline_helpers import copy_workflow, digests, snakemake
 
 TINY = ".test/config/config.yaml"

@@ -6,11 +6,10 @@ import sys
 
 import numpy as np
 import pytest
-
 from pipeline_helpers import REPO
 
 sys.path.insert(0, str(REPO / "workflow/scripts"))
-from robust_stats import bootstrap_ci, full_window_mean, iqm, trailing_mean, wilson_interval  # noqa: E402
+from robust_stats import bootstrap_ci, full_window_mean, iqm, trailing_mean, wilson_interval
 
 
 def test_iqm_trims_a_quarter_from_each_end():
