@@ -105,10 +105,6 @@ class AgentGroup:
                                                   owns_steps=k == 0))  # fmt: skip
             self.adams[1].steps = self.adams[0].steps  # one step count per seed
 
-    @property
-    def n_seeds(self) -> int:
-        return len(self.adams[0].steps)
-
     # --- forward / backward -----------------------------------------------------------------
     def _span(self, row: int | None) -> tuple[int, int | None]:
         if row is None:

@@ -74,10 +74,10 @@ def forward(layers: list[tuple[Tensor, Tensor]], x: Tensor) -> tuple[Tensor, lis
     raise ValueError("an MLP needs at least one layer")
 
 
-def row_sum(x: Tensor) -> Tensor:
+def row_sum(x: Tensor, out: Tensor | None = None) -> Tensor:
     """Σ over dim 1 of (S, B, k) → (S, 1, k) as a ``bmm`` with ones: a reduction whose order
     does not depend on S (``Tensor.sum`` picks its kernel from the whole shape)."""
-    return torch.bmm(torch.ones(x.shape[0], 1, x.shape[1], dtype=x.dtype), x)
+    return torch.bmm(torch.ones(x.shape[0], 1, x.shape[1], dtype=x.dtype), x, out=out)
 
 
 def row_mean(x: Tensor) -> Tensor:
@@ -100,7 +100,7 @@ def backward(
         g_w, g_b = out[i]
         torch.bmm(h_prev.transpose(1, 2), dz, out=g_w)
         if dz.shape[1] > 1:
-            torch.bmm(torch.ones(dz.shape[0], 1, dz.shape[1]), dz, out=g_b)  # see row_sum
+            row_sum(dz, out=g_b)
         else:
             g_b.copy_(dz)
         if i > 0:

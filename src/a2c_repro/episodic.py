@@ -85,7 +85,7 @@ def episode_update(
 
 def run(tr: GroupTrainer) -> None:
     cfg = tr.cfg
-    cap = tr.step_limit or 100_000
+    cap = tr.step_limit or 1024  # grown below for envs without a step limit
     n_obs = tr.n_obs
     S = len(tr.runs)
     obs = np.stack([r.reset() for r in tr.runs])

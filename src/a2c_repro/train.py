@@ -152,7 +152,8 @@ class GroupTrainer:
 
     def drop(self, rows_done: list[int]) -> list[int]:
         """Remove finished seeds from the group; returns the kept row indices."""
-        keep = [i for i in range(len(self.runs)) if i not in set(rows_done)]
+        gone = set(rows_done)
+        keep = [i for i in range(len(self.runs)) if i not in gone]
         for i in rows_done:
             self.finished.append(self.runs[i])
         self.runs = [self.runs[i] for i in keep]
@@ -259,10 +260,13 @@ def train(
     ``out_dir/<env_id>/<variant>/seed<k>.csv``. Returns the CSV paths."""
     torch.set_num_threads(1)
     limit_heap_growth()
-    loops: dict[str, Callable[[GroupTrainer], None]] = {}
     from . import episodic, n_step, one_step
 
-    loops = {"one_step": one_step.run, "episodic": episodic.run, "n_step": n_step.run}
+    loops: dict[str, Callable[[GroupTrainer], None]] = {
+        "one_step": one_step.run,
+        "episodic": episodic.run,
+        "n_step": n_step.run,
+    }
     if variant not in loops:
         raise ConfigError(f"--variant {variant}: expected one of {', '.join(loops)}")
     if not seeds:
