@@ -103,7 +103,7 @@ class AgentGroup:
                 self.adams.append(mlp.BatchedAdam(ts, self.grads[k], list(range(n_seeds)),
                                                   [lr] * n_seeds, n_seeds, *betas,
                                                   owns_steps=k == 0))  # fmt: skip
-            self.adams[1].steps = self.adams[0].steps  # one step count per seed
+            self.adams[1].set_counts(self.adams[0].counts)  # one step count per seed
 
     # --- forward / backward -----------------------------------------------------------------
     def _span(self, row: int | None) -> tuple[int, int | None]:
@@ -119,7 +119,8 @@ class AgentGroup:
             [(w[lo:hi], b[lo:hi]) for w, b in st] for st in self.stacks
         ]  # fmt: skip
         if self.merged:
-            out, acts = mlp.forward(stacks[0], x.repeat_interleave(2, dim=0))
+            x2 = x.unsqueeze(1).expand(-1, 2, -1, -1).reshape(-1, *x.shape[1:])  # rows s,s,…
+            out, acts = mlp.forward(stacks[0], x2)
             return out[0::2], out[1::2, :, 0], (row, stacks, [acts])
         logits, a_acts = mlp.forward(stacks[0], x)
         v, c_acts = mlp.forward(stacks[1], x)
@@ -161,14 +162,14 @@ class AgentGroup:
         """Keep only the given seeds (seeds that finished leave the group)."""
         rows = [r for s in keep for r in range(*self._span(s))]
         old = self.adams
-        steps = [old[0].steps[s] for s in keep]
+        counts = old[0].counts[keep].clone()
         self.stacks = [[(w[rows].contiguous(), b[rows].contiguous()) for w, b in st]
                        for st in self.stacks]  # fmt: skip
         self._make_adam(len(keep))
         for new, o in zip(self.adams, old):
             new.m = [t[rows].contiguous() for t in o.m]
             new.v = [t[rows].contiguous() for t in o.v]
-            new.steps = steps
+            new.set_counts(counts)
 
     # --- checkpoint helpers: one seed's full learner state -------------------------------
     def state_of(self, s: int) -> dict:

@@ -89,8 +89,8 @@ def run(tr: GroupTrainer) -> None:
         S = len(tr.runs)
         logits, v_s, cache = tr.agent.forward(torch.from_numpy(obs).unsqueeze(1))  # s: (S,1,·)
         logp, p, ent = categorical_from_logits(logits)  # (S,1,A), (S,1,A), (S,1)
-        u = torch.tensor([[r.act_rng.random()] for r in tr.runs], dtype=torch.float32)
-        actions = sample_actions(p, u)  # (S, 1)
+        u = torch.from_numpy(np.array([r.act_rng.random() for r in tr.runs], np.float32))
+        actions = sample_actions(p, u.unsqueeze(1))  # (S, 1)
         acts = actions.squeeze(1).tolist()
 
         next_obs = np.empty_like(obs)
