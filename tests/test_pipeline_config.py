@@ -140,7 +140,8 @@ def test_collapse_study_plans_new_arms_and_reuses_main_runs(workdir):
     assert reused == ["notebook", "episodic"]
     # a new arm trains all its seeds under its own name
     for arm in new:
-        assert sum(v for k, v in jobs.items() if k.startswith(f"train_ablations_{arm}_")) == groups, arm
+        prefix = f"train_ablations_{arm}_{study['env'].replace('-', '_')}_"
+        assert sum(v for k, v in jobs.items() if k.startswith(prefix)) == groups, arm
     # a reused arm adds only the seeds the main experiment does not have, to the main runs
     extra = -(-(study["seeds"]["count"] - main_seeds) // study["seeds_per_job"])
     for variant in ("one_step", "episodic"):
@@ -149,3 +150,22 @@ def test_collapse_study_plans_new_arms_and_reuses_main_runs(workdir):
         assert len(cartpole) == main_groups + extra, cartpole
     for rule in ("aggregate_ablations", "collapse_diagnostics", "ablations_figure", "claims"):
         assert jobs[rule] == 1
+
+
+def test_an_arm_can_set_its_own_episode_budget(workdir):
+    """`episodes` in an arm overrides `ablations.episodes` for that arm's jobs only."""
+    study = yaml.safe_load((REPO / "config/collapse_study.yaml").read_text())["ablations"]
+    plan = snakemake(
+        workdir, "-n", "--forceall", "--printshellcmds",
+        "--configfile", "config/config.yaml", "config/collapse_study.yaml",
+    )  # fmt: skip
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    budgets = {}
+    for line in plan.stdout.splitlines():
+        if "a2c-repro train" in line and "--out results/runs/ablations/" in line:
+            arm = line.split("--out ")[1].split()[0].rsplit("/", 1)[1]
+            budgets.setdefault(arm, set()).add(int(line.split("--episodes ")[1].split()[0]))
+    own = {a: s["episodes"] for a, s in study["arms"].items() if "episodes" in s}
+    assert own, "the study config should exercise a per-arm budget"
+    for arm, trained in budgets.items():
+        assert trained == {own.get(arm, study["episodes"])}, (arm, trained)

@@ -245,10 +245,11 @@ def ablation_runs():
     abl = config.get("ablations")
     if not abl:
         return {}
-    env_id, episodes = abl["env"], abl["episodes"]
+    env_id = abl["env"]
     main_env = config["experiment"]["envs"].get(env_id)
     runs = {}
     for arm, spec in study_arms(abl).items():
+        episodes = spec.get("episodes", abl["episodes"])
         variant = config["variants"][spec["variant"]]
         overrides = spec.get("set", {})
         hyperparameters = {**variant["hyperparameters"], **overrides}
