@@ -9,10 +9,10 @@ import torch
 from a2c_repro import batched_mlp as mlp
 from a2c_repro import reference
 from a2c_repro.agent import AgentGroup, categorical_from_logits, policy_logit_grad
-from a2c_repro.config import default_config
+from a2c_repro.config import apply_overrides, default_config
 from a2c_repro.episodic import episode_update, episodic_targets
 from a2c_repro.n_step import n_step_returns
-from a2c_repro.one_step import done_mask, one_step_targets, update
+from a2c_repro.one_step import RAW, done_mask, one_step_targets, update
 
 torch.set_num_threads(1)
 
@@ -129,25 +129,31 @@ def test_weights_start_as_the_notebook_networks_under_the_same_seed():
         assert torch.equal(ours, theirs.detach())
 
 
-def test_one_step_update_follows_the_notebook_for_many_steps():
+@pytest.mark.parametrize("max_grad_norm", [0.0, 0.5])
+def test_one_step_update_follows_the_notebook_for_many_steps(max_grad_norm):
     """Same init, same transitions: the engine's parameters track the notebook's A2C.train
-    (autograd + torch.optim.Adam) to float32 rounding over 50 updates, terminals included."""
-    cfg = default_config("one_step")
+    (autograd + torch.optim.Adam) to float32 rounding over 50 updates, terminals included;
+    with `max_grad_norm`, the notebook's code plus clip_grad_norm_ on each network (rewards
+    are large so that the clip is active on most updates)."""
+    cfg = apply_overrides(default_config("one_step"), {"max_grad_norm": max_grad_norm})
     group = AgentGroup(4, 2, cfg, [5])
     torch.manual_seed(5)
-    nb = reference.OneStepA2C(4, 2)
+    nb = reference.OneStepA2C(4, 2, max_grad_norm=max_grad_norm)
     rng = np.random.default_rng(0)
+    clipped = 0
     for t in range(50):
         s = rng.standard_normal(4).astype(np.float32)
         s2 = rng.standard_normal(4).astype(np.float32)
         a = int(rng.integers(2))
-        r = np.float32(1.0)
+        r = np.float32(1.0 if not max_grad_norm else 20.0 * rng.standard_normal())
         term = t % 7 == 6
         with torch.no_grad():
             logits, v_s, cache = group.forward(torch.from_numpy(s).view(1, 1, 4))
             logp, p, ent = categorical_from_logits(logits)
-            update(group, cache, v_s[:, 0], logp, p, ent, torch.tensor([[a]]),
-                   np.array([r]), s2[None], np.array([term]), cfg)  # fmt: skip
+            raw = update(group, cache, v_s[:, 0], logp, p, ent, torch.tensor([[a]]),
+                         np.array([r]), s2[None], np.array([term]), cfg)  # fmt: skip
+        norms = raw[0, RAW.index("actor_grad_norm") :].tolist()  # pre-clip, actor and critic
+        clipped += max_grad_norm > 0 and max(norms) > max_grad_norm
         log_pi = nb.log_pi_of(torch.from_numpy(s), torch.tensor(a))
         nb.train(torch.from_numpy(s), torch.from_numpy(s2), torch.tensor(float(r)),
                  torch.tensor(term, dtype=torch.float32), log_pi)  # fmt: skip
@@ -155,6 +161,8 @@ def test_one_step_update_follows_the_notebook_for_many_steps():
     for ours, theirs in zip(actor + critic, [*nb.actor.parameters(), *nb.critic.parameters()]):
         assert torch.allclose(ours, theirs.detach(), rtol=1e-4, atol=1e-5)
     assert not torch.allclose(actor[0], _actor_critic_params(AgentGroup(4, 2, cfg, [5]), 2)[0][0])
+    if max_grad_norm:
+        assert clipped >= 40, clipped
 
 
 @pytest.mark.parametrize("form", ["notebook_broadcast", "sum"])

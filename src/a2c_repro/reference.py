@@ -44,8 +44,13 @@ class Critic(nn.Module):
 
 
 class OneStepA2C:
-    def __init__(self, obs_features: int, num_actions: int, gamma: float = 0.99) -> None:
+    def __init__(
+        self, obs_features: int, num_actions: int, gamma: float = 0.99, max_grad_norm: float = 0.0
+    ) -> None:
         self.gamma = gamma
+        # Not in the notebook: optional torch.nn.utils.clip_grad_norm_ on each network before
+        # its optimiser step, the oracle for the engine's `max_grad_norm` (collapse study).
+        self.max_grad_norm = max_grad_norm
         self.actor = Actor(obs_features, num_actions)
         self.actor_optimizer = optim.Adam(self.actor.parameters(), lr=0.001)
         self.critic = Critic(obs_features)
@@ -70,9 +75,13 @@ class OneStepA2C:
         advantage = target_state_value - state_value.detach()
         actor_loss = -(log_pi * advantage).mean()
         critic_loss = F.mse_loss(state_value, target_state_value)
-        for loss, opt in ((actor_loss, self.actor_optimizer), (critic_loss, self.critic_optimizer)):
+        nets = ((actor_loss, self.actor_optimizer, self.actor),
+                (critic_loss, self.critic_optimizer, self.critic))  # fmt: skip
+        for loss, opt, net in nets:
             opt.zero_grad()
             loss.backward()
+            if self.max_grad_norm > 0:
+                nn.utils.clip_grad_norm_(net.parameters(), self.max_grad_norm)
             opt.step()
         return actor_loss.item(), critic_loss.item()
 
