@@ -167,7 +167,16 @@ def test_sweep_trains_100_seeds_of_every_env_variant_and_ablation(workdir):
             assert own == want, arm
 
     assert int(counts["total"]) == sum(int(c) for n, c in counts.items() if n != "total")
-    assert int(counts["total"]) > len(names) >= 300
+    # every training job is one group of `seeds_per_job` seeds: nothing else is planned
+    groups = sum(-(-100 // env["seeds_per_job"]) for env in exp["envs"].values())
+    own_arms = [
+        arm for arm, spec in abl["arms"].items()
+        if spec.get("set") or spec["variant"] not in exp["variants"]
+    ]  # fmt: skip
+    assert len(names) == len(exp["variants"]) * groups + len(own_arms) * -(
+        -100 // abl["seeds_per_job"]
+    )
+    assert int(counts["total"]) > len(names)
     # Only seeds and output directories differ from the default experiment.
     default = merged_config(SWEEP_FILES[:2])
     assert sweep["variants"] == default["variants"]
