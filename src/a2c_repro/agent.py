@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from . import batched_mlp as mlp
@@ -119,7 +120,7 @@ class AgentGroup:
             [(w[lo:hi], b[lo:hi]) for w, b in st] for st in self.stacks
         ]  # fmt: skip
         if self.merged:
-            x2 = x.unsqueeze(1).expand(-1, 2, -1, -1).reshape(-1, *x.shape[1:])  # rows s,s,…
+            x2 = torch.from_numpy(np.repeat(x.numpy(), 2, axis=0))  # rows s,s,…
             out, acts = mlp.forward(stacks[0], x2)
             return out[0::2], out[1::2, :, 0], (row, stacks, [acts])
         logits, a_acts = mlp.forward(stacks[0], x)
@@ -130,12 +131,15 @@ class AgentGroup:
         """Write the gradients of every network from ∂L/∂logits (S, B, A) and ∂L/∂V (S, B)
         into the gradient buffers; returns the row to pass to ``apply_gradients``."""
         row, stacks, acts = cache
+        d_logits, d_values = torch.as_tensor(d_logits), torch.as_tensor(d_values)  # numpy too
         lo, hi = self._span(row)
         views = self._grad_views if row is None else [g.layer_views(lo, hi) for g in self.grads]
         if self.merged:
-            pad = torch.nn.functional.pad(d_values.unsqueeze(-1), (0, self.n_actions - 1))
-            d_out = torch.stack((d_logits, pad), dim=1).flatten(0, 1)  # rows a0,c0,a1,c1…
-            mlp.backward(stacks[0], acts[0], d_out, views[0])
+            dl = np.asarray(d_logits)
+            d_out = np.zeros((2 * dl.shape[0], *dl.shape[1:]), np.float32)  # rows a0,c0,a1,c1…
+            d_out[0::2] = dl
+            d_out[1::2, :, 0] = np.asarray(d_values)  # the critic's padded columns get 0
+            mlp.backward(stacks[0], acts[0], torch.from_numpy(d_out), views[0])
         else:
             mlp.backward(stacks[0], acts[0], d_logits, views[0])
             mlp.backward(stacks[1], acts[1], d_values.unsqueeze(-1), views[1])

@@ -110,7 +110,7 @@ def run(tr: GroupTrainer) -> None:
                 buf_r[i] = np.concatenate([buf_r[i], np.empty_like(buf_r[i])])
             buf_s[i][t] = obs[i]
             buf_a[i][t] = acts[i]
-            o, r, te, tu, _ = run.envs[0].step(acts[i])
+            o, r, te, tu, _ = run.steppers[0].step(acts[i])
             buf_r[i][t] = r
             ep_ret[i] += float(r)
             ep_len[i] = t + 1

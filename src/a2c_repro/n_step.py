@@ -72,7 +72,7 @@ def run(tr: GroupTrainer) -> None:
             b_act[:, :, t] = acts
             for i, run in enumerate(tr.runs):
                 for j in range(k):
-                    o, r, te, tu, _ = run.envs[j].step(int(acts[i, j]))
+                    o, r, te, tu, _ = run.steppers[j].step(int(acts[i, j]))
                     b_rew[i, j, t] = r
                     ep_ret[i, j] += float(r)
                     ep_len[i, j] += 1

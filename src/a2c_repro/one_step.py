@@ -19,15 +19,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .agent import categorical_from_logits, policy_logit_grad, sample_actions
 from .seed_run import STATS
 from .train import GroupTrainer
 
 
-def one_step_targets(
-    rewards: torch.Tensor, v_next: torch.Tensor, done: torch.Tensor, gamma: float
-) -> torch.Tensor:
-    """target = r + (1 − done)·γ·V(s′), in the notebook's order of operations."""
+def one_step_targets(rewards, v_next, done, gamma: float):
+    """target = r + (1 − done)·γ·V(s′), in the notebook's order of operations (float32 arrays
+    or tensors alike: every op here rounds the same in numpy and torch)."""
     return rewards + (1.0 - done) * gamma * v_next
 
 
@@ -37,40 +35,69 @@ def done_mask(terminated: np.ndarray, truncated: np.ndarray, bootstrap_on_trunca
     return terminated if bootstrap_on_truncation else (terminated | truncated)
 
 
+def policy(logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log π, π (S, A) and H(π) (S,) of one observation per seed (logits (S, 1, A)).
+
+    The transcendental ops stay in torch (``agent.categorical_from_logits``'s rounding); the
+    rest is numpy, whose per-call cost is a quarter of torch's on arrays this small. Every
+    numpy op used here is correctly rounded elementwise or a sequential sum over A, so the
+    numbers are those of the torch expressions."""
+    logp_t = torch.log_softmax(logits, dim=-1)
+    logp, p = logp_t.numpy()[:, 0], logp_t.exp().numpy()[:, 0]
+    return logp, p, -(p * logp).sum(-1)
+
+
+def sample(p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``agent.sample_actions`` on (S, A) probabilities and (S,) uniforms, in numpy."""
+    a = (np.cumsum(p, axis=-1) < u[:, None]).sum(-1)
+    return np.minimum(a, p.shape[-1] - 1)
+
+
 def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, cfg):
     """One one-step A2C update of every seed in ``agent`` from its transition (s, a, r, s′).
 
-    ``cache``, V(s) ``v_s`` (S,), ``logp``/``p``/``ent`` come from the forward pass on s that
-    chose ``actions`` (S, 1). Returns the per-seed raw quantities (S, len(RAW)) that
-    ``episode_stats`` turns into the episode's log columns."""
-    _, v_next, _ = agent.forward(torch.from_numpy(next_obs).unsqueeze(1))  # V(s′), no gradient
-    target = one_step_targets(
-        torch.from_numpy(rewards), v_next[:, 0], torch.from_numpy(masked.astype(np.float32)),
-        cfg.gamma,
-    )  # fmt: skip
+    ``cache``, V(s) ``v_s`` (S,) and ``logp``/``p`` (S, A), ``ent`` (S,) come from the forward
+    pass on s that chose ``actions`` (S,). Returns the per-seed raw quantities (S, len(RAW))
+    that ``episode_stats`` turns into the episode's log columns."""
+    _, v_next, _ = agent.forward(torch.from_numpy(next_obs[:, None]))  # V(s′), no gradient
+    target = one_step_targets(rewards, v_next.numpy()[:, 0], masked.astype(np.float32), cfg.gamma)
     adv = target - v_s  # V(s) detached: A only weights log π
-    logp_a = logp.squeeze(1).gather(1, actions).squeeze(1)
-    d_logits = policy_logit_grad(logp, p, ent, actions, adv.unsqueeze(1), cfg.entropy_coef)
-    d_v = (2.0 * (v_s - target)).unsqueeze(1)  # ∂(V(s) − target)²/∂V(s)
-    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits, d_v))
-    pmax = p.squeeze(1).amax(-1)
-    return torch.stack([logp_a, adv, v_s, target, ent.squeeze(1), pmax, a_norm, c_norm], dim=1)
+    rows = np.arange(len(actions))
+    logp_a = logp[rows, actions]
+    d_logits = (p - _eye(p.shape[1])[actions]) * adv[:, None]  # agent.policy_logit_grad
+    if cfg.entropy_coef:
+        d_logits = d_logits + (p * (logp + ent[:, None])) * cfg.entropy_coef
+    d_v = 2.0 * (v_s - target)  # ∂(V(s) − target)²/∂V(s)
+    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits[:, None], d_v[:, None]))
+    pmax = p.max(-1)
+    return np.stack(
+        [logp_a, adv, v_s, target, ent, pmax, a_norm.numpy(), c_norm.numpy()], axis=1
+    )
+
+
+_EYES: dict[int, np.ndarray] = {}
+
+
+def _eye(n: int) -> np.ndarray:
+    if n not in _EYES:
+        _EYES[n] = np.eye(n, dtype=np.float32)
+    return _EYES[n]
 
 
 RAW = ("logp_a", "adv", "v_s", "target", "entropy", "pmax", "actor_grad_norm", "critic_grad_norm")
 
 
-def episode_stats(raw: torch.Tensor) -> dict[str, float]:
+def episode_stats(raw: np.ndarray) -> dict[str, float]:
     """Per-episode means of the log columns from the episode's per-step raw values (T, RAW).
 
     Each column is summed in float64 in step order (``np.cumsum`` is sequential), so the
     result does not depend on how many steps are summed at once."""
-    logp_a, adv, v_s, target, ent, pmax, a_norm, c_norm = raw.unbind(1)
-    per_step = torch.stack(
-        [-logp_a * adv, (v_s - target).square(), ent, adv.abs(), v_s, a_norm, c_norm,
-         (pmax > 0.99).to(torch.float32)], dim=1,
+    logp_a, adv, v_s, target, ent, pmax, a_norm, c_norm = raw.T
+    per_step = np.stack(
+        [-logp_a * adv, np.square(v_s - target), ent, np.abs(adv), v_s, a_norm, c_norm,
+         (pmax > 0.99).astype(np.float32)], axis=1,
     )  # fmt: skip
-    sums = np.cumsum(per_step.numpy().astype(np.float64), axis=0)[-1]
+    sums = np.cumsum(per_step.astype(np.float64), axis=0)[-1]
     return dict(zip(STATS, (sums / raw.shape[0]).tolist()))
 
 
@@ -80,37 +107,36 @@ def run(tr: GroupTrainer) -> None:
     obs = np.stack([r.reset() for r in tr.runs])
     S = len(tr.runs)
     cap = tr.step_limit or 1024
-    raw = torch.zeros(S, cap, len(RAW))  # this episode's per-step raw values, per seed
+    raw = np.zeros((S, cap, len(RAW)), np.float32)  # this episode's per-step raw values
     counts = np.zeros((S, n_act), dtype=np.int64)  # actions taken this episode
     ep_ret = np.zeros(S)
     ep_len = np.zeros(S, dtype=np.int64)
-    rows = torch.arange(S)
+    rows = np.arange(S)
     while tr.runs:
         S = len(tr.runs)
-        logits, v_s, cache = tr.agent.forward(torch.from_numpy(obs).unsqueeze(1))  # s: (S,1,·)
-        logp, p, ent = categorical_from_logits(logits)  # (S,1,A), (S,1,A), (S,1)
-        u = torch.from_numpy(np.array([r.act_rng.random() for r in tr.runs], np.float32))
-        actions = sample_actions(p, u.unsqueeze(1))  # (S, 1)
-        acts = actions.squeeze(1).tolist()
+        logits, v_s, cache = tr.agent.forward(torch.from_numpy(obs[:, None]))  # s: (S,1,·)
+        logp, p, ent = policy(logits)
+        u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
+        actions = sample(p, u)
+        acts = actions.tolist()
 
         next_obs = np.empty_like(obs)
         rew = np.empty(S, dtype=np.float32)
         term = np.zeros(S, dtype=bool)
         trunc = np.zeros(S, dtype=bool)
         for i, run in enumerate(tr.runs):
-            o, r, te, tu, _ = run.envs[0].step(acts[i])
-            next_obs[i], rew[i], term[i], trunc[i] = o, r, te, tu
+            next_obs[i], rew[i], term[i], trunc[i], _ = run.steppers[0].step(acts[i])
         ep_ret += rew.astype(np.float64)  # float64 sum like the notebook's Python float
-        counts[np.arange(S), acts] += 1
+        counts[rows, actions] += 1
         tr.total_steps += S
         ended = term | trunc
         masked = done_mask(term, trunc, cfg.bootstrap_on_truncation)
         step_raw = update(
-            tr.agent, cache, v_s[:, 0], logp, p, ent, actions, rew, next_obs, masked, cfg
+            tr.agent, cache, v_s.numpy()[:, 0], logp, p, ent, actions, rew, next_obs, masked, cfg
         )
         if int(ep_len.max()) >= raw.shape[1]:  # no step limit: grow the episode buffer
-            raw = torch.cat([raw, torch.zeros_like(raw)], dim=1)
-        raw.index_put_((rows, torch.from_numpy(ep_len)), step_raw)
+            raw = np.concatenate([raw, np.zeros_like(raw)], axis=1)
+        raw[rows, ep_len] = step_raw
         ep_len += 1
 
         obs = next_obs
@@ -131,5 +157,5 @@ def run(tr: GroupTrainer) -> None:
                 keep = tr.drop(done_rows)
                 obs, raw, counts = obs[keep], raw[keep], counts[keep]
                 ep_ret, ep_len = ep_ret[keep], ep_len[keep]
-                rows = torch.arange(len(keep))
+                rows = np.arange(len(keep))
             tr.maybe_checkpoint()

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from gymnasium.utils import seeding
 
-from .envs import as_obs, make_env
+from .envs import Stepper, as_obs, make_env
 
 COLUMNS = (
     "variant", "env_id", "seed", "episode", "return", "length", "env_steps",
@@ -52,6 +52,8 @@ class SeedRun:
     n_envs: int = 1
     envs: list = field(default_factory=list)
     eval_env: Any = None
+    steppers: list[Stepper] = field(default_factory=list)  # envs[k].step without wrappers
+    eval_stepper: Stepper | None = None
     act_rng: np.random.Generator | None = None
     eval_rng: np.random.Generator | None = None
     init_seed: int = 0
@@ -69,6 +71,8 @@ class SeedRun:
             env.unwrapped._np_random = seeding.np_random(s)[0]
         run.eval_env = make_env(env_id)
         run.eval_env.unwrapped._np_random = seeding.np_random(_u32(eval_env_ss)[0])[0]
+        run.steppers = [Stepper(e) for e in run.envs]
+        run.eval_stepper = Stepper(run.eval_env)
         run.act_rng = np.random.Generator(np.random.PCG64(act_ss))
         run.eval_rng = np.random.Generator(np.random.PCG64(eval_act_ss))
         return run
@@ -78,7 +82,7 @@ class SeedRun:
         return self.episode >= self.n_episodes
 
     def reset(self, k: int = 0) -> np.ndarray:
-        obs, _ = self.envs[k].reset()
+        obs, _ = self.steppers[k].reset()
         return as_obs(obs)
 
     def wants_eval(self, eval_interval: int) -> bool:

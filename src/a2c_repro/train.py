@@ -45,7 +45,7 @@ def run_dir(out_dir: Path, env_id: str, variant: str) -> Path:
 def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
     """One sampled (not greedy) evaluation episode on the seed's own evaluation env,
     without learning — the one-step notebook's `inference_env` loop."""
-    env = run.eval_env
+    env = run.eval_stepper
     obs, _ = env.reset()
     total = 0.0
     while True:
