@@ -70,9 +70,7 @@ def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, 
     d_v = 2.0 * (v_s - target)  # ∂(V(s) − target)²/∂V(s)
     a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits[:, None], d_v[:, None]))
     pmax = p.max(-1)
-    return np.stack(
-        [logp_a, adv, v_s, target, ent, pmax, a_norm.numpy(), c_norm.numpy()], axis=1
-    )
+    return np.stack([logp_a, adv, v_s, target, ent, pmax, a_norm.numpy(), c_norm.numpy()], axis=1)
 
 
 _EYES: dict[int, np.ndarray] = {}
