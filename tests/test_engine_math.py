@@ -8,11 +8,16 @@ import torch
 
 from a2c_repro import batched_mlp as mlp
 from a2c_repro import reference
-from a2c_repro.agent import AgentGroup, categorical_from_logits, policy_logit_grad
+from a2c_repro.agent import (
+    AgentGroup,
+    categorical_from_logits,
+    policy_logit_grad,
+    sample_actions,
+)
 from a2c_repro.config import apply_overrides, default_config
 from a2c_repro.episodic import episode_update, episodic_targets
 from a2c_repro.n_step import n_step_returns
-from a2c_repro.one_step import RAW, done_mask, one_step_targets, update
+from a2c_repro.one_step import RAW, done_mask, one_step_targets, policy, update
 
 torch.set_num_threads(1)
 
@@ -69,6 +74,28 @@ def test_policy_gradient_matches_autograd_including_entropy_bonus():
         lp, p, h = categorical_from_logits(logits)
         ours = policy_logit_grad(lp, p, h, actions, weight, c)
     assert torch.allclose(ours, logits.grad, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_actions", [2, 3, 4, 5, 6, 9])
+def test_numpy_policy_math_has_the_bits_of_the_torch_math(n_actions):
+    """one_step's per-step math runs in numpy (cheaper calls); it must round exactly as the
+    torch expressions the other variants use: π, log π, H, the sampled action, ∂L/∂logits."""
+    torch.manual_seed(n_actions)
+    logits = torch.randn(64, 1, n_actions) * 4
+    logp_t, p_t, ent_t = categorical_from_logits(logits)
+    logp, p, ent = policy(logits)
+    assert np.array_equal(logp, logp_t[:, 0].numpy()) and np.array_equal(p, p_t[:, 0].numpy())
+    assert np.array_equal(ent, ent_t[:, 0].numpy())
+    u = torch.rand(64, 1)
+    u[:8] = p_t[:8, 0, :1]  # uniforms on a cdf boundary
+    a_t = sample_actions(p_t, u)
+    a = sample_actions(p, u[:, 0].numpy())
+    assert np.array_equal(a, a_t[:, 0].numpy()) and len(set(a.tolist())) > 1
+    w = torch.randn(64, 1)
+    for c in (0.0, 0.1):
+        g_t = policy_logit_grad(logp_t, p_t, ent_t, a_t, w, c)
+        g = policy_logit_grad(logp, p, ent, a, w[:, 0].numpy(), c)
+        assert np.array_equal(g, g_t[:, 0].numpy())
 
 
 def test_mlp_backward_matches_autograd():
@@ -149,9 +176,9 @@ def test_one_step_update_follows_the_notebook_for_many_steps(max_grad_norm):
         term = t % 7 == 6
         with torch.no_grad():
             logits, v_s, cache = group.forward(torch.from_numpy(s).view(1, 1, 4))
-            logp, p, ent = categorical_from_logits(logits)
-            raw = update(group, cache, v_s[:, 0], logp, p, ent, torch.tensor([[a]]),
-                         np.array([r]), s2[None], np.array([term]), cfg)  # fmt: skip
+            logp, p, ent = policy(logits)
+            raw = update(group, cache, v_s.numpy()[:, 0], logp, p, ent, np.array([a]),
+                         np.array([r], np.float32), s2[None], np.array([term]), cfg)  # fmt: skip
         norms = raw[0, RAW.index("actor_grad_norm") :].tolist()  # pre-clip, actor and critic
         clipped += max_grad_norm > 0 and max(norms) > max_grad_norm
         log_pi = nb.log_pi_of(torch.from_numpy(s), torch.tensor(a))

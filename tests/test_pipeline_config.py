@@ -57,7 +57,9 @@ BAD = {
         "experiment.variants[1]",
     ),
     "env that Gymnasium does not know": (
-        lambda c: c["experiment"]["envs"].update({"CartPole-v9": {"episodes": 5, "seeds_per_job": 1}}),
+        lambda c: c["experiment"]["envs"].update(
+            {"CartPole-v9": {"episodes": 5, "seeds_per_job": 1}}
+        ),
         "CartPole-v9",
     ),
     "confidence level above 1": (
@@ -124,8 +126,14 @@ def test_default_config_plans_the_full_experiment(workdir):
 def test_collapse_study_plans_new_arms_and_reuses_main_runs(workdir):
     study = yaml.safe_load((REPO / "config/collapse_study.yaml").read_text())["ablations"]
     plan = snakemake(
-        workdir, "-n", "--forceall", "--quiet", "rules",
-        "--configfile", "config/config.yaml", "config/collapse_study.yaml",
+        workdir,
+        "-n",
+        "--forceall",
+        "--quiet",
+        "rules",
+        "--configfile",
+        "config/config.yaml",
+        "config/collapse_study.yaml",
     )
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = {}
@@ -135,7 +143,11 @@ def test_collapse_study_plans_new_arms_and_reuses_main_runs(workdir):
             jobs[parts[0]] = int(parts[1])
     groups = -(-study["seeds"]["count"] // study["seeds_per_job"])
     main_seeds = DEFAULT["experiment"]["seeds"]["count"]
-    reused = [a for a, s in study["arms"].items() if not s.get("set") and s["variant"] in DEFAULT["experiment"]["variants"]]
+    reused = [
+        a
+        for a, s in study["arms"].items()
+        if not s.get("set") and s["variant"] in DEFAULT["experiment"]["variants"]
+    ]
     new = [a for a in study["arms"] if a not in reused]
     assert reused == ["notebook", "episodic"]
     # a new arm trains all its seeds under its own name
@@ -146,7 +158,9 @@ def test_collapse_study_plans_new_arms_and_reuses_main_runs(workdir):
     extra = -(-(study["seeds"]["count"] - main_seeds) // study["seeds_per_job"])
     for variant in ("one_step", "episodic"):
         cartpole = [k for k in jobs if k.startswith(f"train_{variant}_CartPole_v1_")]
-        main_groups = -(-main_seeds // DEFAULT["experiment"]["envs"]["CartPole-v1"]["seeds_per_job"])
+        main_groups = -(
+            -main_seeds // DEFAULT["experiment"]["envs"]["CartPole-v1"]["seeds_per_job"]
+        )
         assert len(cartpole) == main_groups + extra, cartpole
     for rule in ("aggregate_ablations", "collapse_diagnostics", "ablations_figure", "claims"):
         assert jobs[rule] == 1

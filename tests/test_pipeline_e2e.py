@@ -19,9 +19,23 @@ from pipeline_helpers import copy_workflow, digests, snakemake
 
 TINY = ".test/config/config.yaml"
 ENGINE_COLUMNS = [
-    "variant", "env_id", "seed", "episode", "return", "length", "env_steps", "actor_loss",
-    "critic_loss", "entropy", "eval_return", "abs_advantage", "value_mean", "actor_grad_norm",
-    "critic_grad_norm", "top_prob_gt_099", "majority_action_frac",
+    "variant",
+    "env_id",
+    "seed",
+    "episode",
+    "return",
+    "length",
+    "env_steps",
+    "actor_loss",
+    "critic_loss",
+    "entropy",
+    "eval_return",
+    "abs_advantage",
+    "value_mean",
+    "actor_grad_norm",
+    "critic_grad_norm",
+    "top_prob_gt_099",
+    "majority_action_frac",
 ]
 STAT_COLUMNS = ["n_seeds", "mean", "iqm", "median", "iqm_ci_low", "iqm_ci_high"]
 
@@ -112,8 +126,17 @@ def test_every_figure_is_a_valid_nonempty_image(tiny):
 def test_collapse_study_tables(tiny):
     agg = tiny["results"] / "aggregated"
     collapse = pd.read_csv(agg / "collapse.csv")
-    for col in ["arm", "seed", "peak_mean_return", "peak_episode", "final_mean_return",
-                "onset_episode", "collapsed", "final_majority_action_frac", "final_entropy"]:
+    for col in [
+        "arm",
+        "seed",
+        "peak_mean_return",
+        "peak_episode",
+        "final_mean_return",
+        "onset_episode",
+        "collapsed",
+        "final_majority_action_frac",
+        "final_entropy",
+    ]:
         assert col in collapse.columns
     arms = tiny["cfg"]["ablations"]["arms"]
     assert collapse.groupby("arm")["seed"].nunique().to_dict() == {
@@ -126,7 +149,14 @@ def test_collapse_study_tables(tiny):
     assert (ablations["collapse_rate_ci_low"] <= ablations["collapse_rate"]).all()
     assert (ablations["collapse_rate"] <= ablations["collapse_rate_ci_high"]).all()
     claims = pd.read_csv(tiny["results"] / "claims.csv")
-    assert list(claims.columns[:6]) == ["claim_id", "claim", "source", "statistic", "test", "verdict"]
+    assert list(claims.columns[:6]) == [
+        "claim_id",
+        "claim",
+        "source",
+        "statistic",
+        "test",
+        "verdict",
+    ]
     assert set(claims["verdict"]) <= {"SUPPORTED", "PARTLY", "NOT SUPPORTED"}
     assert len(claims) >= 4
 
@@ -162,8 +192,14 @@ def test_report_captions_every_figure(tiny):
     for stem in expected_figures(tiny["cfg"]):
         assert f"{stem}.png" in html, stem
     seeds = tiny["cfg"]["experiment"]["seeds"]["count"]
-    for caption_start in ["Learning curves on", "One-step A2C on", "Final return of every seed",
-                          "What happens inside", "Ablations of one-step", "claims checked"]:
+    for caption_start in [
+        "Learning curves on",
+        "One-step A2C on",
+        "Final return of every seed",
+        "What happens inside",
+        "Ablations of one-step",
+        "claims checked",
+    ]:
         assert caption_start in html, caption_start
     assert f"({seeds} seeds" in html and "{{" not in html
 

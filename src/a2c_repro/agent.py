@@ -19,35 +19,34 @@ def categorical_from_logits(logits: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return logp, p, ent
 
 
-def sample_actions(p: Tensor, u: Tensor) -> Tensor:
+def sample_actions(p, u):
     """Inverse-CDF sample a ~ π from one uniform per row: a = #{j : cdf_j < u}.
 
     Each seed draws its uniforms from its own numpy stream, so its actions do not depend on
-    the other seeds in the group (a shared torch generator would couple them)."""
-    cdf = p.cumsum(-1)
-    a = (cdf < u.unsqueeze(-1)).sum(-1)
-    return a.clamp_(max=p.shape[-1] - 1)
+    the other seeds in the group (a shared torch generator would couple them). Works on
+    numpy arrays and tensors alike, with the same bits (a sequential cumsum and a count)."""
+    a = (p.cumsum(-1) < u[..., None]).sum(-1)
+    a[a > p.shape[-1] - 1] = p.shape[-1] - 1
+    return a
 
 
-_EYES: dict[int, Tensor] = {}
+_EYES: dict[tuple[int, bool], Tensor | np.ndarray] = {}
 
 
-def _eye(n: int) -> Tensor:
-    if n not in _EYES:
-        _EYES[n] = torch.eye(n)
-    return _EYES[n]
+def _eye(n: int, numpy: bool):
+    if (n, numpy) not in _EYES:
+        _EYES[n, numpy] = np.eye(n, dtype=np.float32) if numpy else torch.eye(n)
+    return _EYES[n, numpy]
 
 
-def policy_logit_grad(
-    logp: Tensor, p: Tensor, ent: Tensor, actions: Tensor, weight: Tensor, entropy_coef: float
-) -> Tensor:
-    """∂/∂logits of  −weight·log π(a|s) − c·H(π(·|s)).
+def policy_logit_grad(logp, p, ent, actions, weight, entropy_coef: float):
+    """∂/∂logits of  −weight·log π(a|s) − c·H(π(·|s)), for numpy arrays or tensors.
 
     ∂log π(a)/∂z_j = 1[j=a] − π_j   and   ∂H/∂z_j = −π_j (log π_j + H)."""
-    onehot = _eye(p.shape[-1])[actions]
-    g = (p - onehot) * weight.unsqueeze(-1)
+    onehot = _eye(p.shape[-1], isinstance(p, np.ndarray))[actions]
+    g = (p - onehot) * weight[..., None]
     if entropy_coef:
-        g = g + (p * (logp + ent.unsqueeze(-1))) * entropy_coef
+        g = g + (p * (logp + ent[..., None])) * entropy_coef
     return g
 
 

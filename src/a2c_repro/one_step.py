@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .agent import policy_logit_grad, sample_actions
 from .seed_run import STATS
 from .train import GroupTrainer
 
@@ -36,21 +37,20 @@ def done_mask(terminated: np.ndarray, truncated: np.ndarray, bootstrap_on_trunca
 
 
 def policy(logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """log π, π (S, A) and H(π) (S,) of one observation per seed (logits (S, 1, A)).
+    """``agent.categorical_from_logits`` for one observation per seed (logits (S, 1, A)),
+    returned as numpy arrays log π, π (S, A) and H(π) (S,).
 
-    The transcendental ops stay in torch (``agent.categorical_from_logits``'s rounding); the
-    rest is numpy, whose per-call cost is a quarter of torch's on arrays this small. Every
-    numpy op used here is correctly rounded elementwise or a sequential sum over A, so the
-    numbers are those of the torch expressions."""
+    The transcendental ops stay in torch (their rounding is torch's); the rest is numpy, whose
+    per-call cost is a quarter of torch's on arrays this small. The entropy's elementwise
+    product and sum over A round exactly as torch's for A ≤ 4, where both sum sequentially;
+    for more actions torch's reduction order differs, so torch computes H (a test checks the
+    bits for A = 2…9)."""
     logp_t = torch.log_softmax(logits, dim=-1)
-    logp, p = logp_t.numpy()[:, 0], logp_t.exp().numpy()[:, 0]
+    p_t = logp_t.exp()
+    logp, p = logp_t.numpy()[:, 0], p_t.numpy()[:, 0]
+    if p.shape[-1] > 4:
+        return logp, p, (-(p_t * logp_t).sum(-1)).numpy()[:, 0]
     return logp, p, -(p * logp).sum(-1)
-
-
-def sample(p: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """``agent.sample_actions`` on (S, A) probabilities and (S,) uniforms, in numpy."""
-    a = (np.cumsum(p, axis=-1) < u[:, None]).sum(-1)
-    return np.minimum(a, p.shape[-1] - 1)
 
 
 def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, cfg):
@@ -64,22 +64,11 @@ def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, 
     adv = target - v_s  # V(s) detached: A only weights log π
     rows = np.arange(len(actions))
     logp_a = logp[rows, actions]
-    d_logits = (p - _eye(p.shape[1])[actions]) * adv[:, None]  # agent.policy_logit_grad
-    if cfg.entropy_coef:
-        d_logits = d_logits + (p * (logp + ent[:, None])) * cfg.entropy_coef
+    d_logits = policy_logit_grad(logp, p, ent, actions, adv, cfg.entropy_coef)
     d_v = 2.0 * (v_s - target)  # ∂(V(s) − target)²/∂V(s)
     a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits[:, None], d_v[:, None]))
     pmax = p.max(-1)
     return np.stack([logp_a, adv, v_s, target, ent, pmax, a_norm.numpy(), c_norm.numpy()], axis=1)
-
-
-_EYES: dict[int, np.ndarray] = {}
-
-
-def _eye(n: int) -> np.ndarray:
-    if n not in _EYES:
-        _EYES[n] = np.eye(n, dtype=np.float32)
-    return _EYES[n]
 
 
 RAW = ("logp_a", "adv", "v_s", "target", "entropy", "pmax", "actor_grad_norm", "critic_grad_norm")
@@ -115,7 +104,7 @@ def run(tr: GroupTrainer) -> None:
         logits, v_s, cache = tr.agent.forward(torch.from_numpy(obs[:, None]))  # s: (S,1,·)
         logp, p, ent = policy(logits)
         u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
-        actions = sample(p, u)
+        actions = sample_actions(p, u)
         acts = actions.tolist()
 
         next_obs = np.empty_like(obs)
