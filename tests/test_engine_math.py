@@ -11,13 +11,14 @@ from a2c_repro import reference
 from a2c_repro.agent import (
     AgentGroup,
     categorical_from_logits,
+    categorical_np,
     policy_logit_grad,
     sample_actions,
 )
 from a2c_repro.config import apply_overrides, default_config
 from a2c_repro.episodic import episode_update, episodic_targets
 from a2c_repro.n_step import n_step_returns
-from a2c_repro.one_step import RAW, done_mask, one_step_targets, policy, update
+from a2c_repro.one_step import RAW, done_mask, one_step_targets, update
 
 torch.set_num_threads(1)
 
@@ -83,7 +84,7 @@ def test_numpy_policy_math_has_the_bits_of_the_torch_math(n_actions):
     torch.manual_seed(n_actions)
     logits = torch.randn(64, 1, n_actions) * 4
     logp_t, p_t, ent_t = categorical_from_logits(logits)
-    logp, p, ent = policy(logits)
+    logp, p, ent = categorical_np(logits)
     assert np.array_equal(logp, logp_t[:, 0].numpy()) and np.array_equal(p, p_t[:, 0].numpy())
     assert np.array_equal(ent, ent_t[:, 0].numpy())
     u = torch.rand(64, 1)
@@ -176,7 +177,7 @@ def test_one_step_update_follows_the_notebook_for_many_steps(max_grad_norm):
         term = t % 7 == 6
         with torch.no_grad():
             logits, v_s, cache = group.forward(torch.from_numpy(s).view(1, 1, 4))
-            logp, p, ent = policy(logits)
+            logp, p, ent = categorical_np(logits)
             raw = update(group, cache, v_s.numpy()[:, 0], logp, p, ent, np.array([a]),
                          np.array([r], np.float32), s2[None], np.array([term]), cfg)  # fmt: skip
         norms = raw[0, RAW.index("actor_grad_norm") :].tolist()  # pre-clip, actor and critic

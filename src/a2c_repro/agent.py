@@ -19,6 +19,23 @@ def categorical_from_logits(logits: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return logp, p, ent
 
 
+def categorical_np(logits: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``categorical_from_logits`` for one observation per seed (logits (S, 1, A)),
+    returned as numpy arrays log π, π (S, A) and H(π) (S,).
+
+    The transcendental ops stay in torch (their rounding is torch's); the rest is numpy, whose
+    per-call cost is a quarter of torch's on arrays this small. The entropy's elementwise
+    product and sum over A round exactly as torch's for A ≤ 4, where both sum sequentially;
+    for more actions torch's reduction order differs, so torch computes H (a test checks the
+    bits for A = 2…9)."""
+    logp_t = torch.log_softmax(logits, dim=-1)
+    p_t = logp_t.exp()
+    logp, p = logp_t.numpy()[:, 0], p_t.numpy()[:, 0]
+    if p.shape[-1] > 4:
+        return logp, p, (-(p_t * logp_t).sum(-1)).numpy()[:, 0]
+    return logp, p, -(p * logp).sum(-1)
+
+
 def sample_actions(p, u):
     """Inverse-CDF sample a ~ π from one uniform per row: a = #{j : cdf_j < u}.
 

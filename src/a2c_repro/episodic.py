@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .agent import categorical_from_logits, policy_logit_grad, sample_actions
+from .agent import categorical_from_logits, categorical_np, policy_logit_grad, sample_actions
 from .config import A2CConfig
 from .train import GroupTrainer
 
@@ -96,10 +96,10 @@ def run(tr: GroupTrainer) -> None:
     ep_len = np.zeros(S, dtype=np.int64)
     while tr.runs:
         S = len(tr.runs)
-        logits, _, _ = tr.agent.forward(torch.from_numpy(obs).unsqueeze(1))
-        _, p, _ = categorical_from_logits(logits)
-        u = torch.tensor([[r.act_rng.random()] for r in tr.runs], dtype=torch.float32)
-        acts = sample_actions(p, u).squeeze(1).tolist()
+        logits, _, _ = tr.agent.forward(torch.from_numpy(obs[:, None]))
+        _, p, _ = categorical_np(logits)
+        u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
+        acts = sample_actions(p, u).tolist()
         ended = []
         next_obs = np.empty_like(obs)
         for i, run in enumerate(tr.runs):

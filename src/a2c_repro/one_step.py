@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .agent import policy_logit_grad, sample_actions
+from .agent import categorical_np, policy_logit_grad, sample_actions
 from .seed_run import STATS
 from .train import GroupTrainer
 
@@ -34,23 +34,6 @@ def done_mask(terminated: np.ndarray, truncated: np.ndarray, bootstrap_on_trunca
     """Which transitions get no V(s′) term: the notebook's ``terminated | truncated``, or only
     true terminations when a time-limit cut is bootstrapped."""
     return terminated if bootstrap_on_truncation else (terminated | truncated)
-
-
-def policy(logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``agent.categorical_from_logits`` for one observation per seed (logits (S, 1, A)),
-    returned as numpy arrays log π, π (S, A) and H(π) (S,).
-
-    The transcendental ops stay in torch (their rounding is torch's); the rest is numpy, whose
-    per-call cost is a quarter of torch's on arrays this small. The entropy's elementwise
-    product and sum over A round exactly as torch's for A ≤ 4, where both sum sequentially;
-    for more actions torch's reduction order differs, so torch computes H (a test checks the
-    bits for A = 2…9)."""
-    logp_t = torch.log_softmax(logits, dim=-1)
-    p_t = logp_t.exp()
-    logp, p = logp_t.numpy()[:, 0], p_t.numpy()[:, 0]
-    if p.shape[-1] > 4:
-        return logp, p, (-(p_t * logp_t).sum(-1)).numpy()[:, 0]
-    return logp, p, -(p * logp).sum(-1)
 
 
 def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, cfg):
@@ -102,7 +85,7 @@ def run(tr: GroupTrainer) -> None:
     while tr.runs:
         S = len(tr.runs)
         logits, v_s, cache = tr.agent.forward(torch.from_numpy(obs[:, None]))  # s: (S,1,·)
-        logp, p, ent = policy(logits)
+        logp, p, ent = categorical_np(logits)
         u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
         actions = sample_actions(p, u)
         acts = actions.tolist()

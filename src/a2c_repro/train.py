@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .agent import AgentGroup, categorical_from_logits, sample_actions
+from .agent import AgentGroup, categorical_np, sample_actions
 from .config import A2CConfig, ConfigError, validate
 from .envs import env_dims
 from .memory import limit_heap_growth, release_free_memory
@@ -51,9 +51,9 @@ def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
     while True:
         x = torch.from_numpy(np.asarray(obs, dtype=np.float32)).view(1, 1, -1)
         logits, _, _ = agent.forward(x, row=row)
-        _, p, _ = categorical_from_logits(logits)
-        u = torch.tensor([[run.eval_rng.random()]], dtype=torch.float32)
-        a = int(sample_actions(p, u).item())
+        _, p, _ = categorical_np(logits)
+        u = np.array([run.eval_rng.random()], np.float32)
+        a = int(sample_actions(p, u)[0])
         obs, r, term, trunc, _ = env.step(a)
         total += float(r)
         if term or trunc:
