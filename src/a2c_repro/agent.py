@@ -15,8 +15,12 @@ def categorical_from_logits(logits: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """log π, π and entropy H(π) over the last dim (log-softmax keeps it stable)."""
     logp = torch.log_softmax(logits, dim=-1)
     p = logp.exp()
-    ent = -(p * logp).sum(-1)
-    return logp, p, ent
+    return logp, p, entropy(p, logp)
+
+
+def entropy(p, logp):
+    """H(π) = −Σ_a π_a log π_a over the last dim, of numpy arrays or tensors."""
+    return -(p * logp).sum(-1)
 
 
 def categorical_np(logits: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -32,8 +36,8 @@ def categorical_np(logits: Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p_t = logp_t.exp()
     logp, p = logp_t.numpy()[:, 0], p_t.numpy()[:, 0]
     if p.shape[-1] > 4:
-        return logp, p, (-(p_t * logp_t).sum(-1)).numpy()[:, 0]
-    return logp, p, -(p * logp).sum(-1)
+        return logp, p, entropy(p_t, logp_t).numpy()[:, 0]
+    return logp, p, entropy(p, logp)
 
 
 def sample_actions(p, u):
@@ -145,9 +149,8 @@ class AgentGroup:
 
     def backward(self, cache: tuple, d_logits: Tensor, d_values: Tensor) -> int | None:
         """Write the gradients of every network from ∂L/∂logits (S, B, A) and ∂L/∂V (S, B)
-        into the gradient buffers; returns the row to pass to ``apply_gradients``."""
+        (numpy arrays or tensors) into the gradient buffers; returns the row to pass to ``apply_gradients``."""
         row, stacks, acts = cache
-        d_logits, d_values = torch.as_tensor(d_logits), torch.as_tensor(d_values)  # numpy too
         lo, hi = self._span(row)
         views = self._grad_views if row is None else [g.layer_views(lo, hi) for g in self.grads]
         if self.merged:
@@ -157,6 +160,7 @@ class AgentGroup:
             d_out[1::2, :, 0] = np.asarray(d_values)  # the critic's padded columns get 0
             mlp.backward(stacks[0], acts[0], torch.from_numpy(d_out), views[0])
         else:
+            d_logits, d_values = torch.as_tensor(d_logits), torch.as_tensor(d_values)
             mlp.backward(stacks[0], acts[0], d_logits, views[0])
             mlp.backward(stacks[1], acts[1], d_values.unsqueeze(-1), views[1])
         return row

@@ -13,7 +13,6 @@ so a seed's run is a function of (config, seed) alone, whatever group it is trai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from gymnasium.utils import seeding
@@ -50,9 +49,7 @@ class SeedRun:
     variant: str
     n_episodes: int
     n_envs: int = 1
-    envs: list = field(default_factory=list)
-    eval_env: Any = None
-    steppers: list[Stepper] = field(default_factory=list)  # envs[k].step without wrappers
+    steppers: list[Stepper] = field(default_factory=list)  # the k training envs
     eval_stepper: Stepper | None = None
     act_rng: np.random.Generator | None = None
     eval_rng: np.random.Generator | None = None
@@ -66,13 +63,13 @@ class SeedRun:
         init_ss, env_ss, act_ss, eval_env_ss, eval_act_ss = np.random.SeedSequence(seed).spawn(5)
         run = cls(seed=seed, env_id=env_id, variant=variant, n_episodes=n_episodes, n_envs=n_envs)
         run.init_seed = _u32(init_ss)[0]
-        run.envs = [make_env(env_id) for _ in range(n_envs)]
-        for env, s in zip(run.envs, _u32(env_ss, n_envs)):
+        envs = [make_env(env_id) for _ in range(n_envs)]
+        for env, s in zip(envs, _u32(env_ss, n_envs)):
             env.unwrapped._np_random = seeding.np_random(s)[0]
-        run.eval_env = make_env(env_id)
-        run.eval_env.unwrapped._np_random = seeding.np_random(_u32(eval_env_ss)[0])[0]
-        run.steppers = [Stepper(e) for e in run.envs]
-        run.eval_stepper = Stepper(run.eval_env)
+        eval_env = make_env(env_id)
+        eval_env.unwrapped._np_random = seeding.np_random(_u32(eval_env_ss)[0])[0]
+        run.steppers = [Stepper(e) for e in envs]
+        run.eval_stepper = Stepper(eval_env)
         run.act_rng = np.random.Generator(np.random.PCG64(act_ss))
         run.eval_rng = np.random.Generator(np.random.PCG64(eval_act_ss))
         return run
@@ -133,8 +130,8 @@ class SeedRun:
             "episode": self.episode,
             "env_steps": self.env_steps,
             "n_rows": len(self.rows),
-            "env_rng": [e.unwrapped.np_random.bit_generator.state for e in self.envs],
-            "eval_env_rng": self.eval_env.unwrapped.np_random.bit_generator.state,
+            "env_rng": [e.unwrapped.np_random.bit_generator.state for e in self._envs()],
+            "eval_env_rng": self.eval_stepper.env.unwrapped.np_random.bit_generator.state,
             "act_rng": self.act_rng.bit_generator.state,
             "eval_rng": self.eval_rng.bit_generator.state,
         }
@@ -143,13 +140,15 @@ class SeedRun:
         self.episode = int(snap["episode"])
         self.env_steps = int(snap["env_steps"])
         self.rows = list(rows)
-        for e, st in zip(self.envs, snap["env_rng"]):
+        for e, st in zip(self._envs(), snap["env_rng"]):
             e.unwrapped.np_random.bit_generator.state = st
-        self.eval_env.unwrapped.np_random.bit_generator.state = snap["eval_env_rng"]
+        self.eval_stepper.env.unwrapped.np_random.bit_generator.state = snap["eval_env_rng"]
         self.act_rng.bit_generator.state = snap["act_rng"]
         self.eval_rng.bit_generator.state = snap["eval_rng"]
 
+    def _envs(self) -> list:
+        return [st.env for st in self.steppers]
+
     def close(self) -> None:
-        for e in self.envs:
+        for e in [*self._envs(), self.eval_stepper.env]:
             e.close()
-        self.eval_env.close()
