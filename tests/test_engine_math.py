@@ -118,6 +118,32 @@ def test_mlp_backward_matches_autograd():
         assert torch.allclose(g, p.grad, atol=1e-5)
 
 
+@pytest.mark.parametrize("critic_hidden", ["128,64", "64,32"])  # merged / separate stacks
+def test_policy_logits_are_the_forward_logits_after_every_kind_of_update(critic_hidden):
+    """Acting uses the actor alone (a copy of the actor rows when actor and critic share a
+    stack): its logits must be forward's, bit for bit, after a one-seed (episodic) update, an
+    all-seed (one-step) update, and seeds leaving the group — stale weights here would
+    silently act with an old policy."""
+    cfg = apply_overrides(default_config("one_step"), {"critic_hidden": critic_hidden})
+    group = AgentGroup(4, 2, cfg, [3, 4, 5])
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((3, 2, 4), dtype=np.float32))
+
+    def check():
+        S = group.adams[0].counts.shape[0]
+        want = group.forward(x[:S])[0]
+        assert torch.equal(group.policy_logits(x[:S]), want)
+        for r in range(S):
+            assert torch.equal(group.policy_logits(x[r : r + 1], row=r), want[r : r + 1])
+
+    check()
+    for row, xs in ((1, x[1:2]), (None, x)):  # one seed's update, then every seed's
+        logits, v, cache = group.forward(xs, row=row)
+        group.apply_gradients(group.backward(cache, torch.ones_like(logits), torch.ones_like(v)))
+        check()
+    group.select([0, 2])
+    check()
+
+
 def test_batched_adam_equals_torch_fused_adam_bit_for_bit():
     torch.manual_seed(2)
     cfg = default_config("one_step")

@@ -100,6 +100,7 @@ class AgentGroup:
             self.stacks = [net]
         else:
             self.stacks = [actor, critic]
+        self._actor: list[tuple[Tensor, Tensor]] | None = None  # see policy_logits
         self._make_adam(S)
 
     # --- layout ---------------------------------------------------------------------------
@@ -147,6 +148,36 @@ class AgentGroup:
         v, c_acts = mlp.forward(stacks[1], x)
         return logits, v[..., 0], (row, stacks, [a_acts, c_acts])
 
+    def policy_logits(self, x: Tensor, row: int | None = None) -> Tensor:
+        """Policy logits (S, B, A) of x (S, B, n_obs) for all seeds or seed ``row`` — the
+        actor alone, for acting (episodic rollouts, evaluation episodes), where the critic's
+        half of a merged forward would be wasted. Bit for bit the logits of ``forward``: the
+        actor rows are copied into their own contiguous stack, and a row's product does not
+        depend on the other rows of the batch."""
+        actor = self._actor_stack()
+        if row is not None:
+            actor = [(w[row : row + 1], b[row : row + 1]) for w, b in actor]
+        return mlp.forward(actor, x)[0]
+
+    def _actor_stack(self) -> list[tuple[Tensor, Tensor]]:
+        if not self.merged:
+            return self.stacks[0]
+        if self._actor is None:
+            self._actor = [(w[0::2].contiguous(), b[0::2].contiguous()) for w, b in self.stacks[0]]
+        return self._actor
+
+    def _actor_changed(self, row: int | None) -> None:
+        """Keep the actor copy in step with the weights: one row is copied again (an episodic
+        update), anything more drops the copy until it is next needed."""
+        if self._actor is None:
+            return
+        if row is None:
+            self._actor = None
+            return
+        for (aw, ab), (w, b) in zip(self._actor, self.stacks[0]):
+            aw[row].copy_(w[2 * row])
+            ab[row].copy_(b[2 * row])
+
     def backward(self, cache: tuple, d_logits: Tensor, d_values: Tensor) -> int | None:
         """Write the gradients of every network from ∂L/∂logits (S, B, A) and ∂L/∂V (S, B)
         (numpy arrays or tensors) into the gradient buffers; returns the row to pass to ``apply_gradients``."""
@@ -180,6 +211,7 @@ class AgentGroup:
         rows = None if row is None else list(range(lo, hi))
         for adam in self.adams:
             adam.step(rows)
+        self._actor_changed(row)
         return a_norm, c_norm
 
     def select(self, keep: list[int]) -> None:
@@ -189,6 +221,7 @@ class AgentGroup:
         counts = old[0].counts[keep].clone()
         self.stacks = [[(w[rows].contiguous(), b[rows].contiguous()) for w, b in st]
                        for st in self.stacks]  # fmt: skip
+        self._actor = None
         self._make_adam(len(keep))
         for new, o in zip(self.adams, old):
             new.m = [t[rows].contiguous() for t in o.m]
@@ -213,3 +246,4 @@ class AgentGroup:
             for t, saved in zip(ts, st[key]):
                 t[lo:hi].copy_(saved)
         self.adams[0].steps[s].fill_(float(st["steps"]))
+        self._actor = None

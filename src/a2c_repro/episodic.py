@@ -96,7 +96,7 @@ def run(tr: GroupTrainer) -> None:
     ep_len = np.zeros(S, dtype=np.int64)
     while tr.runs:
         S = len(tr.runs)
-        logits, _, _ = tr.agent.forward(torch.from_numpy(obs[:, None]))
+        logits = tr.agent.policy_logits(torch.from_numpy(obs[:, None]))
         _, p, _ = categorical_np(logits)
         u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
         acts = sample_actions(p, u).tolist()

@@ -62,7 +62,7 @@ def run(tr: GroupTrainer) -> None:
         b_done = np.zeros((S, k, n), np.float32)
         finished: set[int] = set()
         for t in range(n):
-            logits, _, _ = tr.agent.forward(torch.from_numpy(obs))
+            logits = tr.agent.policy_logits(torch.from_numpy(obs))
             _, p, _ = categorical_from_logits(logits)
             u = torch.from_numpy(
                 np.stack([r.act_rng.random(k) for r in tr.runs]).astype(np.float32)

@@ -50,7 +50,7 @@ def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
     total = 0.0
     while True:
         x = torch.from_numpy(np.asarray(obs, dtype=np.float32)).view(1, 1, -1)
-        logits, _, _ = agent.forward(x, row=row)
+        logits = agent.policy_logits(x, row=row)
         _, p, _ = categorical_np(logits)
         u = np.array([run.eval_rng.random()], np.float32)
         a = int(sample_actions(p, u)[0])
