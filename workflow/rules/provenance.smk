@@ -1,6 +1,8 @@
-# results/provenance.json: what produced the results. It is rewritten whenever an
-# aggregate is (so it always describes the run that made them) and is never part of
-# byte-identity comparisons: it records the git commit and versions.
+# results/<config provenance>: what produced this experiment's results. It is rewritten
+# whenever an aggregate is (so it always describes the run that made them) and is never
+# part of byte-identity comparisons: it records the git commit and versions. Each experiment
+# config names its own file (default provenance.json), so running the collapse study does
+# not make the default experiment's record out of date, nor the other way round.
 
 
 rule provenance:
@@ -8,9 +10,9 @@ rule provenance:
         rules.aggregate.output,
         collapse_study_outputs(),
     output:
-        f"{RESULTS}/provenance.json",
+        f"{RESULTS}/{config['provenance']}",
     log:
-        f"{LOGS}/provenance.log",
+        f"{LOGS}/{Path(config['provenance']).stem}.log",
     conda:
         "../envs/a2c-repro.yaml"
     threads: 1
