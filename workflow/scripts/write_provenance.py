@@ -14,13 +14,16 @@ from pathlib import Path
 from deterministic_io import log_to, write_json
 
 
-def git_commit() -> dict:
+def git_commit(own_output: str) -> dict:
+    """HEAD and whether tracked files differ from it — not counting this record itself,
+    which Snakemake deletes before the job runs (it would always look changed)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+             f":(exclude){own_output}"],
             capture_output=True, text=True, check=True,
         ).stdout.strip()
         return {"commit": head, "source": "git rev-parse HEAD", "tracked_changes": bool(dirty)}
@@ -67,7 +70,7 @@ def main(snakemake) -> None:
         "packages": package_versions(list(snakemake.params.packages)),
         "torch_config": torch.__config__.show(),
         "torch_num_threads_default": torch.get_num_threads(),
-        "git": git_commit(),
+        "git": git_commit(snakemake.output[0]),
         "engine_source_sha256": engine_source_sha256(),
         "config_sha256": snakemake.params.config_sha256,
     }
