@@ -174,9 +174,10 @@ class AgentGroup:
         if row is None:
             self._actor = None
             return
+        actor_row = self._span(row)[0]  # the seed's actor row in the merged stack
         for (aw, ab), (w, b) in zip(self._actor, self.stacks[0]):
-            aw[row].copy_(w[2 * row])
-            ab[row].copy_(b[2 * row])
+            aw[row].copy_(w[actor_row])
+            ab[row].copy_(b[actor_row])
 
     def backward(self, cache: tuple, d_logits: Tensor, d_values: Tensor) -> int | None:
         """Write the gradients of every network from ∂L/∂logits (S, B, A) and ∂L/∂V (S, B)
