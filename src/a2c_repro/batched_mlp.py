@@ -1,220 +1,266 @@
-"""Seed-batched MLPs with hand-written backward passes and a seed-batched Adam.
+"""Seed-batched MLPs: forward, backward and Adam as compiled loops (numba), one seed per row.
 
 Why not ``nn.Module`` + autograd + ``torch.optim``?  The notebooks' networks are tiny (4→128→64→2),
-so a notebook step costs 2–4 ms of PyTorch per-op overhead and almost no arithmetic.  Here every
-layer is ONE tensor with a leading seed dimension ``S`` and every op runs once for all seeds:
+so a notebook step costs 2–4 ms of PyTorch per-op overhead and almost no arithmetic.  Here the
+parameters of one network of every seed are ONE float32 array ``P`` (S, n_params), row s holding
+seed s's weights and biases back to back, and each pass below is one compiled call over all rows:
 
-    z_l = b_l + h_{l-1} @ W_l          (torch.baddbmm, shapes (S,B,in) @ (S,in,out))
-    h_l = relu(z_l)
+    z_l = b_l + h_{l-1} @ W_l         h_l = relu(z_l)                      forward_rows
+    dW_l = Σ_t h_{l-1}ᵀ dz_l   db_l = Σ_t dz_l   dh_{l-1} = dz_l W_lᵀ   dz_{l-1} = dh·1[z>0]
+                                                                        backward_rows
+    g ← g·min(1, c/(‖g‖+1e-6))  (only if c > 0; ‖g‖ is logged either way)
+    m ← m + (1−β1)(g − m)   v ← β2·v + (1−β2)·g²
+    θ ← θ − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε)                       clip_adam_rows
 
-The backward pass is the textbook one (no autograd graph to build):
+(the Adam line is ``torch.optim.Adam``'s single-tensor update, written the same way).
 
-    dW_l = h_{l-1}^T @ dz_l     db_l = Σ_B dz_l     dh_{l-1} = dz_l @ W_l^T     dz_{l-1} = dh_{l-1}·1[z>0]
-
-Grouping invariance (a seed's numbers do not depend on which other seeds share the batch) rests
-on two measured facts about PyTorch's CPU kernels: a slice of a batched ``bmm``/``baddbmm`` equals
-the one-seed product bit for bit, and elementwise/row-wise ops treat every element alike.  So no
-tensor shape here may depend on the group except the leading ``S``; tests check the invariance.
-
-Every layer tensor is contiguous. (Weights that were strided views into one flat buffer made
-``bmm`` pick a different kernel for S = 1 than for S > 1 — a 1-ulp difference that grows; the
-tests catch exactly that.)
+Reproducibility rests on three properties of these loops, which the tests check:
+  * each row is computed by the same loop whatever the other rows are, so a seed's numbers do
+    not depend on the group it is trained in (grouping invariance);
+  * every sum runs in a fixed order written here (products are never fused into FMAs: numba
+    compiles without fastmath), so the same inputs give the same bits on every run;
+  * exp/log are the C library's scalar functions, applied element by element.
+A weight matrix W_l is stored (in, out) row-major, so the forward inner loop runs along a row
+of W and vectorises; the backward pass takes dot products along the same rows.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numba import njit
 
-Tensor = torch.Tensor
-
-
-def layer_shapes(n_in: int, hidden: tuple[int, ...], n_out: int) -> list[tuple[int, int]]:
-    """(in, out) of each Linear layer of ``n_in → hidden… → n_out``."""
-    sizes = (n_in, *hidden, n_out)
-    return list(itertools.pairwise(sizes))
+# cache=True: compiled once per machine, then loaded from __pycache__ (or NUMBA_CACHE_DIR).
+# error_model="numpy": a division by zero gives inf/nan instead of raising, which lets the
+# loops vectorise. No fastmath: products are never fused and sums never reordered.
+_jit = njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
 
 
-def new_layers(shapes: list[tuple[int, int]], n_seeds: int) -> list[tuple[Tensor, Tensor]]:
-    """Zeroed weight (S, in, out) and bias (S, 1, out) tensors, one pair per layer."""
-    return [(torch.zeros(n_seeds, a, b), torch.zeros(n_seeds, 1, b)) for a, b in shapes]
+@dataclass(frozen=True)
+class Layout:
+    """Where each layer lives in a parameter row and in an activation row.
 
+    ``lay[l] = (w_off, b_off, n_in, n_out)``: W_l is ``row[w_off : w_off + n_in·n_out]`` viewed
+    (n_in, n_out), b_l is ``row[b_off : b_off + n_out]``. ``acol[l]`` is the first column of the
+    input of layer l in an activation buffer (S, B, width); ``acol[L]`` that of the output."""
 
-def default_init(nets: list[list[tuple[Tensor, Tensor]]], row: int, init_seed: int) -> None:
-    """Initialise seed ``row`` of each net exactly as the notebooks' ``nn.Linear`` layers are.
+    sizes: tuple[int, ...]
+    lay: np.ndarray
+    acol: np.ndarray
+    n_params: int
+    width: int
 
-    We build real ``torch.nn.Linear`` layers (actor first, then critic, as the notebook's
-    ``A2C.__init__`` does) under ``torch.manual_seed(init_seed)`` inside a forked RNG, so the
-    draws are PyTorch's default init itself: U(−1/√fan_in, 1/√fan_in) for weight and bias.
-    The episodic notebook applies an unpublished ``utils.init_weights``; it cannot be
-    reproduced, so both variants use this default (documented in the README).
-    """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(init_seed)
-        for layers in nets:
-            for w, b in layers:
-                lin = torch.nn.Linear(w.shape[1], w.shape[2])
-                w[row].copy_(lin.weight.detach().t())  # stored (in, out) for x @ W
-                b[row, 0].copy_(lin.bias.detach())
-
-
-def forward(layers: list[tuple[Tensor, Tensor]], x: Tensor) -> tuple[Tensor, list[Tensor]]:
-    """Batched MLP forward. ``x`` is (S, B, n_in); returns output (S, B, n_out) and the
-    activations [x, h_1, …, h_{L-1}] that the backward pass needs."""
-    acts = [x]
-    h = x
-    last = len(layers) - 1
-    for i, (w, b) in enumerate(layers):
-        z = torch.baddbmm(b, h, w)
-        if i == last:
-            return z, acts
-        zn = z.numpy()
-        np.maximum(zn, np.float32(0.0), out=zn)  # relu in place: numpy's call costs ~1/4
-        h = z
-        acts.append(h)
-    raise ValueError("an MLP needs at least one layer")
-
-
-def row_sum(x: Tensor, out: Tensor | None = None) -> Tensor:
-    """Σ over dim 1 of (S, B, k) → (S, 1, k) as a ``bmm`` with ones: a reduction whose order
-    does not depend on S (``Tensor.sum`` picks its kernel from the whole shape)."""
-    return torch.bmm(torch.ones(x.shape[0], 1, x.shape[1], dtype=x.dtype), x, out=out)
-
-
-def row_mean(x: Tensor) -> Tensor:
-    """Mean over dim 1 of (S, B) → (S,), with the same S-independent reduction order."""
-    return row_sum(x.unsqueeze(2)).view(-1) / x.shape[1]
-
-
-def backward(
-    layers: list[tuple[Tensor, Tensor]],
-    acts: list[Tensor],
-    d_out: Tensor,
-    out: list[tuple[Tensor, Tensor]],
-) -> None:
-    """Gradients of a scalar-per-row loss given ``d_out`` = ∂loss/∂output (R, B, n_out),
-    written into ``out`` = [(dW_0, db_0), …] (views into a flat (R, P) gradient buffer)."""
-    dz = d_out
-    for i in range(len(layers) - 1, -1, -1):
-        w, _ = layers[i]
-        h_prev = acts[i]
-        g_w, g_b = out[i]
-        if dz.shape[1] > 1:
-            torch.bmm(h_prev.transpose(1, 2), dz, out=g_w)
-            row_sum(dz, out=g_b)
-        else:  # one row: h^T dz is an outer product, each entry ONE rounded product either way
-            torch.mul(h_prev.transpose(1, 2), dz, out=g_w)  # 3x faster than bmm here
-            np.copyto(g_b.numpy(), dz.numpy())
-        if i > 0:  # dz_{l-1} = dh·1[h > 0]: relu's own backward op (exact zeros elsewhere)
-            dz = torch.ops.aten.threshold_backward(torch.bmm(dz, w.transpose(1, 2)), h_prev, 0.0)
-
-
-class FlatGrads:
-    """One (R, P) gradient buffer whose row r holds every layer's gradient of row r; the
-    per-layer (R, in, out) views receive ``backward``'s results, so per-row norms, clipping
-    and the optimiser's per-row views need no copies."""
-
-    def __init__(self, shapes: list[tuple[int, int]], n_rows: int) -> None:
-        self.shapes = shapes
-        self.offsets = []
-        pos = 0
-        for a, b in shapes:
-            self.offsets.append((pos, pos + a * b))
+    @classmethod
+    def of(cls, n_in: int, hidden: tuple[int, ...], n_out: int) -> Layout:
+        sizes = (n_in, *hidden, n_out)
+        lay, pos = [], 0
+        for a, b in itertools.pairwise(sizes):
+            lay.append((pos, pos + a * b, a, b))
             pos += a * b + b
-        self.flat = torch.zeros(n_rows, pos)
+        acol = np.concatenate([[0], np.cumsum(sizes)])[:-1]
+        return cls(sizes, np.array(lay, np.int64), acol.astype(np.int64), pos, int(sum(sizes)))
 
-    def layer_views(self, lo: int = 0, hi: int | None = None) -> list[tuple[Tensor, Tensor]]:
-        f = self.flat[lo:hi]
-        r = f.shape[0]
-        return [
-            (f[:, w0 : w0 + a * b].view(r, a, b), f[:, b0 : b0 + b].view(r, 1, b))
-            for (a, b), (w0, b0) in zip(self.shapes, self.offsets)
-        ]
+    @property
+    def n_out(self) -> int:
+        return self.sizes[-1]
 
-    def row_views(self, r: int) -> list[Tensor]:
-        """Row r's gradient of each param tensor, in [W_0, b_0, W_1, …] order."""
+    def out_cols(self) -> slice:
+        return slice(int(self.acol[-1]), self.width)
+
+    def views(self, row: np.ndarray) -> list[np.ndarray]:
+        """[W_0 (in, out), b_0 (out,), W_1, …] as views into one parameter row."""
         out = []
-        for (a, b), (w0, b0) in zip(self.shapes, self.offsets):
-            out += [self.flat[r, w0 : w0 + a * b].view(a, b), self.flat[r, b0 : b0 + b].view(1, b)]
+        for w, b, a, n in self.lay.tolist():
+            out += [row[w : w + a * n].reshape(a, n), row[b : b + n]]
         return out
 
 
-class BatchedAdam:
-    """Adam with per-seed state, on PyTorch's own fused Adam kernel.
-
-    ``torch._fused_adam_`` is the kernel behind ``torch.optim.Adam(fused=True)`` (a test checks
-    the two agree bit for bit). It updates a list of tensors, each with its own step count, so
-    every (layer, row) slice is one list entry carrying its seed's step: each seed has its own
-    bias correction and nothing of one seed's update depends on another's.
-        m ← β1·m + (1−β1)·g        v ← β2·v + (1−β2)·g²
-        θ ← θ − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε)
-
-    ``tensors`` ([W_0, b_0, …]) all have R rows; ``row_seed[r]`` is the seed owning row r and
-    ``row_lr[r]`` its learning rate (actor and critic rows keep their own: two optimisers, as
-    in the notebooks). Gradients are read from ``grads`` (a FlatGrads of the same rows).
-    """
-
-    def __init__(self, tensors: list[Tensor], grads: FlatGrads, row_seed: list[int],
-                 row_lr: list[float], n_seeds: int, beta1: float, beta2: float, eps: float,
-                 owns_steps: bool = True) -> None:  # fmt: skip
-        self.tensors, self.grads = tensors, grads
-        self.row_seed, self.row_lr = row_seed, row_lr
-        self.owns_steps = owns_steps  # False: another optimiser advances the shared counts
-        self.m = [torch.zeros_like(t) for t in tensors]
-        self.v = [torch.zeros_like(t) for t in tensors]
-        self.set_counts(torch.zeros(n_seeds))
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
-
-    def set_counts(self, counts: Tensor) -> None:
-        """Use ``counts`` (n_seeds,) as the per-seed step counts. The kernel takes one 0-d
-        tensor per list entry: those are views into ``counts``, so advancing every seed is
-        ONE ``add_`` (a ``_foreach_add_`` over S scalars costs ~4 µs per seed on the CPU)."""
-        self.counts = counts
-        self.steps = list(counts.unbind())
-        self._cache = None
-
-    def _lists(self, rows: list[int]) -> list[tuple]:
-        """Per learning rate: the kernel's argument lists for ``rows``."""
-        out = []
-        for lr in sorted({self.row_lr[r] for r in rows}):
-            rs = [r for r in rows if self.row_lr[r] == lr]
-            par, gr, mm, vv, st = [], [], [], [], []
-            for r in rs:
-                par += [t[r] for t in self.tensors]
-                mm += [t[r] for t in self.m]
-                vv += [t[r] for t in self.v]
-                gr += self.grads.row_views(r)
-                st += [self.steps[self.row_seed[r]]] * len(self.tensors)
-            out.append((lr, par, gr, mm, vv, st))
-        return out
-
-    def step(self, rows: list[int] | None = None) -> None:
-        """One update of every row (``rows=None``) or of the given rows only."""
-        if rows is None:
-            if self._cache is None:
-                self._cache = self._lists(list(range(len(self.row_seed))))
-            groups = self._cache
-            if self.owns_steps:
-                self.counts.add_(1.0)
-        else:
-            groups = self._lists(rows)
-            if self.owns_steps:
-                for s in sorted({self.row_seed[r] for r in rows}):
-                    self.steps[s].add_(1.0)
-        for lr, par, gr, mm, vv, st in groups:
-            torch._fused_adam_(
-                par, gr, mm, vv, [], st, lr=lr, beta1=self.beta1, beta2=self.beta2,
-                weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False,
-            )  # fmt: skip
+def default_init(layout: Layout, row: np.ndarray) -> None:
+    """Fill one parameter row exactly as ``nn.Linear``'s default init would, drawing from
+    torch's global generator (the caller seeds it): U(−1/√fan_in, 1/√fan_in) for weight and
+    bias, layer after layer. The episodic notebook applies an unpublished
+    ``utils.init_weights``; it cannot be reproduced, so both variants use this default."""
+    views = layout.views(row)
+    for k, (a, b) in enumerate(itertools.pairwise(layout.sizes)):
+        lin = torch.nn.Linear(a, b)
+        views[2 * k][...] = lin.weight.detach().numpy().T  # stored (in, out) for h @ W
+        views[2 * k + 1][...] = lin.bias.detach().numpy()
 
 
-def row_norms_and_clip(flat: Tensor, max_norm: float) -> Tensor:
-    """Global L2 norm of each row of a flat gradient buffer (one row = one network of one
-    seed), before clipping; if ``max_norm > 0`` also ``torch.nn.utils.clip_grad_norm_``'s
-    in-place rescaling g ← g·min(1, max_norm/(‖g‖ + 1e-6)) per row."""
-    norm = torch.linalg.vector_norm(flat, dim=1)
-    if max_norm > 0:
-        flat.mul_(torch.clamp(max_norm / (norm + 1e-6), max=1.0).unsqueeze(1))
-    return norm
+# ------------------------------------------------------------------------- forward pass ----
+@_jit
+def _forward_row(p, lay, acol, x, a):
+    B = x.shape[0]
+    L = lay.shape[0]
+    for t in range(B):
+        for i in range(x.shape[1]):
+            a[t, i] = x[t, i]
+    for l in range(L):
+        w0, b0, nin, nout = lay[l, 0], lay[l, 1], lay[l, 2], lay[l, 3]
+        i0, o0 = acol[l], acol[l + 1]
+        for t in range(B):
+            z = a[t, o0 : o0 + nout]
+            for j in range(nout):
+                z[j] = p[b0 + j]
+            for i in range(nin):  # z += h_i·W[i, :], i in order
+                hi = a[t, i0 + i]
+                if hi != 0.0:  # relu zeros (half the hidden units) add nothing
+                    wi = p[w0 + i * nout : w0 + (i + 1) * nout]
+                    for j in range(nout):
+                        z[j] += hi * wi[j]
+            if l < L - 1:
+                for j in range(nout):
+                    if z[j] < 0.0:
+                        z[j] = 0.0
+
+
+@_jit
+def forward_rows(P, lay, acol, X, A):
+    """Forward pass of every row: ``X`` (S, B, n_in) → activations ``A`` (S, B, width) holding
+    [x, h_1, …, output] side by side (the backward pass needs them)."""
+    for r in range(P.shape[0]):
+        _forward_row(P[r], lay, acol, X[r], A[r])
+
+
+# ------------------------------------------------------------------------ backward pass ----
+@_jit
+def _dot(x, y):
+    """Σ_k x_k·y_k over 8 fixed interleaved partial sums (vectorises; a fixed order)."""
+    n = x.shape[0]
+    n8 = n - n % 8
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0.0)
+    for k in range(0, n8, 8):
+        s0 += x[k] * y[k]
+        s1 += x[k + 1] * y[k + 1]
+        s2 += x[k + 2] * y[k + 2]
+        s3 += x[k + 3] * y[k + 3]
+        s4 += x[k + 4] * y[k + 4]
+        s5 += x[k + 5] * y[k + 5]
+        s6 += x[k + 6] * y[k + 6]
+        s7 += x[k + 7] * y[k + 7]
+    for k in range(n8, n):
+        s0 += x[k] * y[k]
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@_jit
+def _backward_row(p, lay, acol, a, d, g):
+    B = a.shape[0]
+    for l in range(lay.shape[0] - 1, -1, -1):
+        w0, b0, nin, nout = lay[l, 0], lay[l, 1], lay[l, 2], lay[l, 3]
+        i0, o0 = acol[l], acol[l + 1]
+        gw = g[w0 : w0 + nin * nout]
+        gb = g[b0 : b0 + nout]
+        gw[:] = 0.0
+        gb[:] = 0.0
+        for t in range(B):  # dW = Σ_t h_tᵀ dz_t, db = Σ_t dz_t, summed in step order
+            dz = d[t, o0 : o0 + nout]
+            for j in range(nout):
+                gb[j] += dz[j]
+            for i in range(nin):
+                hi = a[t, i0 + i]
+                if hi != 0.0:
+                    gi = gw[i * nout : (i + 1) * nout]
+                    for j in range(nout):
+                        gi[j] += hi * dz[j]
+        if l == 0:
+            break
+        for t in range(B):  # dz_{l-1,i} = 1[h_i > 0]·Σ_j W_ij dz_j (a row of W: contiguous)
+            dz = d[t, o0 : o0 + nout]
+            for i in range(nin):
+                if a[t, i0 + i] > 0.0:  # relu': h = relu(z) > 0 exactly where z > 0
+                    d[t, i0 + i] = _dot(p[w0 + i * nout : w0 + (i + 1) * nout], dz)
+                else:
+                    d[t, i0 + i] = 0.0
+
+
+@_jit
+def backward_rows(P, lay, acol, A, D, G):
+    """Gradients of a scalar-per-row loss. ``D`` (S, B, width) carries ∂loss/∂output in its
+    output columns (the rest is scratch); the gradient of row r is written into ``G[r]``."""
+    for r in range(P.shape[0]):
+        _backward_row(P[r], lay, acol, A[r], D[r], G[r])
+
+
+# ------------------------------------------------------------------- clipping and Adam ----
+@_jit
+def _l2_norm(g):
+    """‖g‖₂ with the squares summed in float64 over 8 fixed interleaved partial sums (a fixed
+    order that vectorises; one running sum would be 8× slower and no more exact)."""
+    acc = np.zeros(8, np.float64)
+    n = g.shape[0]
+    n8 = n - n % 8
+    for k in range(0, n8, 8):
+        for u in range(8):
+            x = np.float64(g[k + u])
+            acc[u] += x * x
+    for k in range(n8, n):
+        x = np.float64(g[k])
+        acc[0] += x * x
+    s = 0.0
+    for u in range(8):
+        s += acc[u]
+    return math.sqrt(s)
+
+
+@_jit
+def clip_adam_rows(P, G, M, V, rows, steps, lrs, beta1, beta2, eps, max_norm, norms):
+    """For each row r in ``rows``: the pre-clip norm ‖G[r]‖ into ``norms``, the clip (if
+    ``max_norm`` > 0, ``clip_grad_norm_``'s rule), then one Adam step at step count
+    ``steps[r]`` (already advanced) with learning rate ``lrs[r]``."""
+    omb1 = np.float32(1.0 - beta1)
+    b2 = np.float32(beta2)
+    omb2 = np.float32(1.0 - beta2)
+    epsf = np.float32(eps)
+    for k in range(rows.shape[0]):
+        r = rows[k]
+        g = G[r]
+        norm = _l2_norm(g)
+        norms[k] = norm
+        if max_norm > 0.0:
+            coef = max_norm / (norm + 1e-6)
+            if coef < 1.0:
+                c = np.float32(coef)
+                for i in range(g.shape[0]):
+                    g[i] = g[i] * c
+        t = steps[r]
+        step_size = np.float32(lrs[r] / (1.0 - beta1**t))
+        bc2_sqrt = np.float32(math.sqrt(1.0 - beta2**t))
+        p, m, v = P[r], M[r], V[r]
+        for i in range(g.shape[0]):
+            gi = g[i]
+            mi = m[i] + (gi - m[i]) * omb1  # torch's lerp_(g, 1 − β1)
+            vi = v[i] * b2 + omb2 * (gi * gi)  # mul_(β2).addcmul_(g, g, 1 − β2)
+            m[i] = mi
+            v[i] = vi
+            denom = np.sqrt(vi) / bc2_sqrt + epsf
+            p[i] = p[i] - step_size * (mi / denom)
+
+
+# ------------------------------------------------------------------ policy distribution ----
+@_jit
+def categorical_rows(logits, logp, p, ent):
+    """log π = z − max z − log Σ exp(z − max z), π = exp(log π), H = −Σ π·log π, per row of
+    ``logits`` (N, A) (float32, summed in action order)."""
+    for r in range(logits.shape[0]):
+        z = logits[r]
+        mx = z[0]
+        for j in range(1, z.shape[0]):
+            if z[j] > mx:
+                mx = z[j]
+        s = np.float32(0.0)
+        for j in range(z.shape[0]):
+            s += np.float32(math.exp(z[j] - mx))
+        lse = np.float32(math.log(s))
+        h = np.float32(0.0)
+        for j in range(z.shape[0]):
+            lp = (z[j] - mx) - lse
+            pj = np.float32(math.exp(lp))
+            logp[r, j] = lp
+            p[r, j] = pj
+            h -= pj * lp
+        ent[r] = h

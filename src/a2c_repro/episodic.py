@@ -23,19 +23,18 @@ the literal code (tests check both against the notebook's own expressions).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from .agent import categorical_from_logits, categorical_np, policy_logit_grad, sample_actions
+from .agent import categorical, policy_logit_grad, sample_actions
 from .config import A2CConfig
 from .train import GroupTrainer
 
 
 def episodic_targets(
-    rewards: torch.Tensor, values: torch.Tensor, gamma: float, last_value: float = 0.0
-) -> torch.Tensor:
+    rewards: np.ndarray, values: np.ndarray, gamma: float, last_value: float = 0.0
+) -> np.ndarray:
     """r_t + γ·next_t with next_t = V(s_{t+1}) for t < T−1 and ``last_value`` at T−1."""
-    nxt = torch.cat((values[1:], torch.tensor([last_value], dtype=values.dtype)))
-    return rewards + nxt * gamma
+    nxt = np.append(values[1:], np.float32(last_value))
+    return rewards + nxt * np.float32(gamma)
 
 
 def episode_update(
@@ -49,37 +48,34 @@ def episode_update(
 ) -> dict[str, float]:
     """One end-of-episode update of the seed in ``row``; returns the episode's statistics."""
     T = len(rewards)
-    x = torch.from_numpy(states).unsqueeze(0)  # (1, T, n_obs)
-    logits, v, cache = agent.forward(x, row=row)
-    logp, p, ent = categorical_from_logits(logits)  # (1,T,A), (1,T,A), (1,T)
+    logits, v, cache = agent.forward(states[None], row=row)  # (1, T, A), (1, T)
+    logp, p, ent = categorical(logits[0])  # (T, A), (T, A), (T,)
     vs = v[0]
     last = 0.0
     if final_obs is not None:  # bootstrap_on_truncation after a time-limit cut
-        _, v_last, _ = agent.forward(torch.from_numpy(final_obs).view(1, 1, -1), row=row)
-        last = float(v_last.item())
-    target = episodic_targets(torch.from_numpy(rewards), vs, cfg.gamma, last)
+        last = float(agent.values(final_obs.reshape(1, 1, -1), row=row)[0, 0])
+    target = episodic_targets(rewards, vs, cfg.gamma, last)
     G = target - vs
-    a_t = torch.from_numpy(actions).view(1, T)
-    logp_a = logp[0].gather(1, a_t.view(T, 1)).squeeze(1)
+    logp_a = logp[np.arange(T), actions]
     if cfg.actor_loss == "sum":
-        weight = G.view(1, T)
+        weight = G
         actor_loss = -(G * logp_a).sum()
     else:  # notebook_broadcast: −(Σ G)(Σ log π), every step weighted by the episode's Σ G
-        weight = G.sum().expand(1, T)
+        weight = np.full(T, G.sum(), np.float32)
         actor_loss = -(G.sum() * logp_a.sum())
     # summed actor loss ⇒ summed entropy bonus; mean critic loss ⇒ dV_t = 2(V_t − target_t)/T
-    d_logits = policy_logit_grad(logp, p, ent, a_t, weight, cfg.entropy_coef)
-    d_v = (2.0 * (vs - target) / T).view(1, T)
-    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits, d_v))
+    d_logits = policy_logit_grad(logp, p, ent, actions, weight, cfg.entropy_coef)
+    d_v = 2.0 * (vs - target) / np.float32(T)
+    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits[None], d_v[None]))
     return {
         "actor_loss": float(actor_loss),
-        "critic_loss": float((target - vs).square().mean()),
+        "critic_loss": float(np.square(target - vs).mean()),
         "entropy": float(ent.mean()),
-        "abs_advantage": float(G.abs().mean()),
+        "abs_advantage": float(np.abs(G).mean()),
         "value_mean": float(vs.mean()),
         "actor_grad_norm": float(a_norm[0]),
         "critic_grad_norm": float(c_norm[0]),
-        "top_prob_gt_099": float((p[0].amax(-1) > 0.99).to(torch.float32).mean()),
+        "top_prob_gt_099": float((p.max(-1) > 0.99).mean()),
     }
 
 
@@ -96,8 +92,7 @@ def run(tr: GroupTrainer) -> None:
     ep_len = np.zeros(S, dtype=np.int64)
     while tr.runs:
         S = len(tr.runs)
-        logits = tr.agent.policy_logits(torch.from_numpy(obs[:, None]))
-        _, p, _ = categorical_np(logits)
+        _, p, _ = categorical(tr.agent.policy_logits(obs[:, None])[:, 0])
         u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
         acts = sample_actions(p, u).tolist()
         ended = []

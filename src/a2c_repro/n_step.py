@@ -21,20 +21,19 @@ variant (episodes in the k envs are mid-flight at every update boundary).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from . import batched_mlp as mlp
-from .agent import categorical_from_logits, policy_logit_grad, sample_actions
+from .agent import categorical, policy_logit_grad, sample_actions
 from .seed_run import STATS
 from .train import GroupTrainer
 
 
 def n_step_returns(
-    rewards: torch.Tensor, dones: torch.Tensor, bootstrap: torch.Tensor, gamma: float
-) -> torch.Tensor:
+    rewards: np.ndarray, dones: np.ndarray, bootstrap: np.ndarray, gamma: float
+) -> np.ndarray:
     """Discounted returns over the last dim (time), cut at dones, bootstrapped at the end.
     rewards, dones: (..., n); bootstrap: (...)."""
-    out = torch.empty_like(rewards)
+    gamma = np.float32(gamma)
+    out = np.empty_like(rewards)
     R = bootstrap
     for t in range(rewards.shape[-1] - 1, -1, -1):
         R = rewards[..., t] + gamma * (1.0 - dones[..., t]) * R
@@ -62,12 +61,9 @@ def run(tr: GroupTrainer) -> None:
         b_done = np.zeros((S, k, n), np.float32)
         finished: set[int] = set()
         for t in range(n):
-            logits = tr.agent.policy_logits(torch.from_numpy(obs))
-            _, p, _ = categorical_from_logits(logits)
-            u = torch.from_numpy(
-                np.stack([r.act_rng.random(k) for r in tr.runs]).astype(np.float32)
-            )
-            acts = sample_actions(p, u).numpy()
+            _, p, _ = categorical(tr.agent.policy_logits(obs))
+            u = np.stack([r.act_rng.random(k) for r in tr.runs]).astype(np.float32)
+            acts = sample_actions(p, u)
             b_obs[:, :, t] = obs
             b_act[:, :, t] = acts
             for i, run in enumerate(tr.runs):
@@ -83,9 +79,8 @@ def run(tr: GroupTrainer) -> None:
                         continue
                     cut = tu and not te
                     if cfg.bootstrap_on_truncation and cut:  # SB3: r += γ·V(s_T)
-                        x_last = torch.from_numpy(o).view(1, 1, -1)
-                        _, v_last, _ = tr.agent.forward(x_last, row=i)
-                        b_rew[i, j, t] += cfg.gamma * float(v_last.item())
+                        v_last = tr.agent.values(np.asarray(o, np.float32).reshape(1, 1, -1), row=i)
+                        b_rew[i, j, t] += cfg.gamma * float(v_last[0, 0])
                     b_done[i, j, t] = 1.0
                     if i not in finished:
                         L = int(ep_len[i, j])
@@ -114,28 +109,26 @@ def run(tr: GroupTrainer) -> None:
             b_obs, b_act, b_rew, b_done = (a[keep] for a in (b_obs, b_act, b_rew, b_done))
             S = len(keep)
         # --- update: all seeds at once on their k×n batches ---------------------------------
-        x = torch.from_numpy(b_obs.reshape(S, k * n, tr.n_obs))
-        logits, vs, cache = tr.agent.forward(x)  # (S, k·n, A), (S, k·n)
-        logp, p, ent = categorical_from_logits(logits)
-        _, v_boot, _ = tr.agent.forward(torch.from_numpy(obs))
-        R = n_step_returns(
-            torch.from_numpy(b_rew), torch.from_numpy(b_done), v_boot, cfg.gamma
-        ).reshape(S, k * n)
+        logits, vs, cache = tr.agent.forward(b_obs.reshape(S, k * n, tr.n_obs))  # (S,k·n,·)
+        logp, p, ent = categorical(logits)
+        v_boot = tr.agent.values(obs)  # (S, k)
+        R = n_step_returns(b_rew, b_done, v_boot, cfg.gamma).reshape(S, k * n)
         adv = R - vs
-        a_t = torch.from_numpy(b_act.reshape(S, k * n))
-        logp_a = logp.gather(2, a_t.unsqueeze(2)).squeeze(2)
-        B = k * n
+        a_t = b_act.reshape(S, k * n)
+        logp_a = np.take_along_axis(logp, a_t[..., None], axis=2)[..., 0]
+        B = np.float32(k * n)
         d_logits = policy_logit_grad(logp, p, ent, a_t, adv / B, cfg.entropy_coef / B)
         d_v = 2.0 * (vs - R) / B
         a_norm, c_norm = tr.agent.apply_gradients(tr.agent.backward(cache, d_logits, d_v))
-        rm = mlp.row_mean
-        stats = torch.stack(
+        # per-seed means over the k·n batch (numpy reduces each row on its own)
+        stats = np.stack(
             [
-                rm(-(logp_a * adv)), rm((R - vs).square()), rm(ent), rm(adv.abs()), rm(vs),
-                a_norm, c_norm, rm((p.amax(-1) > 0.99).to(torch.float32)),
+                (-(logp_a * adv)).mean(1), np.square(R - vs).mean(1), ent.mean(1),
+                np.abs(adv).mean(1), vs.mean(1), a_norm, c_norm,
+                (p.max(-1) > 0.99).mean(1),
             ],
-            dim=1,
-        ).numpy()  # fmt: skip
+            axis=1,
+        )  # fmt: skip
         acc += stats[:, None, :]
         n_upd += 1
         tr.maybe_checkpoint()  # never writes for n_step; keeps memory trimmed

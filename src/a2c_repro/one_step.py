@@ -17,16 +17,14 @@ masks only true terminations). Actions are sampled, never greedy. After training
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from .agent import categorical_np, policy_logit_grad, sample_actions
+from .agent import categorical, policy_logit_grad, sample_actions
 from .seed_run import STATS
 from .train import GroupTrainer
 
 
 def one_step_targets(rewards, v_next, done, gamma: float):
-    """target = r + (1 − done)·γ·V(s′), in the notebook's order of operations (float32 arrays
-    or tensors alike: every op here rounds the same in numpy and torch)."""
+    """target = r + (1 − done)·γ·V(s′), in the notebook's order of operations (float32)."""
     return rewards + (1.0 - done) * gamma * v_next
 
 
@@ -42,8 +40,8 @@ def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, 
     ``cache``, V(s) ``v_s`` (S,) and ``logp``/``p`` (S, A), ``ent`` (S,) come from the forward
     pass on s that chose ``actions`` (S,). Returns the per-seed raw quantities (S, len(RAW))
     that ``episode_stats`` turns into the episode's log columns."""
-    _, v_next, _ = agent.forward(torch.from_numpy(next_obs[:, None]))  # V(s′), no gradient
-    target = one_step_targets(rewards, v_next.numpy()[:, 0], masked.astype(np.float32), cfg.gamma)
+    v_next = agent.values(next_obs[:, None])[:, 0]  # V(s′), no gradient
+    target = one_step_targets(rewards, v_next, masked.astype(np.float32), cfg.gamma)
     adv = target - v_s  # V(s) detached: A only weights log π
     rows = np.arange(len(actions))
     logp_a = logp[rows, actions]
@@ -51,7 +49,7 @@ def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, 
     d_v = 2.0 * (v_s - target)  # ∂(V(s) − target)²/∂V(s)
     a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits[:, None], d_v[:, None]))
     pmax = p.max(-1)
-    return np.stack([logp_a, adv, v_s, target, ent, pmax, a_norm.numpy(), c_norm.numpy()], axis=1)
+    return np.stack([logp_a, adv, v_s, target, ent, pmax, a_norm, c_norm], axis=1)
 
 
 RAW = ("logp_a", "adv", "v_s", "target", "entropy", "pmax", "actor_grad_norm", "critic_grad_norm")
@@ -84,8 +82,8 @@ def run(tr: GroupTrainer) -> None:
     rows = np.arange(S)
     while tr.runs:
         S = len(tr.runs)
-        logits, v_s, cache = tr.agent.forward(torch.from_numpy(obs[:, None]))  # s: (S,1,·)
-        logp, p, ent = categorical_np(logits)
+        logits, v_s, cache = tr.agent.forward(obs[:, None])  # s: (S,1,·)
+        logp, p, ent = categorical(logits[:, 0])
         u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
         actions = sample_actions(p, u)
         acts = actions.tolist()
@@ -102,7 +100,7 @@ def run(tr: GroupTrainer) -> None:
         ended = term | trunc
         masked = done_mask(term, trunc, cfg.bootstrap_on_truncation)
         step_raw = update(
-            tr.agent, cache, v_s.numpy()[:, 0], logp, p, ent, actions, rew, next_obs, masked, cfg
+            tr.agent, cache, v_s[:, 0], logp, p, ent, actions, rew, next_obs, masked, cfg
         )
         if int(ep_len.max()) >= raw.shape[1]:  # no step limit: grow the episode buffer
             raw = np.concatenate([raw, np.zeros_like(raw)], axis=1)

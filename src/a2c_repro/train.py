@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .agent import AgentGroup, categorical_np, sample_actions
+from .agent import AgentGroup, categorical, sample_actions
 from .config import A2CConfig, ConfigError, validate
 from .envs import env_dims
 from .memory import limit_heap_growth, release_free_memory
 from .seed_run import SeedRun
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -49,9 +49,8 @@ def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
     obs, _ = env.reset()
     total = 0.0
     while True:
-        x = torch.from_numpy(np.asarray(obs, dtype=np.float32)).view(1, 1, -1)
-        logits = agent.policy_logits(x, row=row)
-        _, p, _ = categorical_np(logits)
+        x = np.asarray(obs, dtype=np.float32).reshape(1, 1, -1)
+        _, p, _ = categorical(agent.policy_logits(x, row=row)[:, 0])
         u = np.array([run.eval_rng.random()], np.float32)
         a = int(sample_actions(p, u)[0])
         obs, r, term, trunc, _ = env.step(a)
