@@ -100,7 +100,9 @@ class AgentGroup:
         return (0, self.n_seeds) if row is None else (row, row + 1)
 
     # --- forward / backward -----------------------------------------------------------------
-    def forward(self, x: np.ndarray, row: int | None = None) -> tuple[np.ndarray, np.ndarray, tuple]:
+    def forward(
+        self, x: np.ndarray, row: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, tuple]:
         """Policy logits (S, B, A) and values V (S, B) of observations x (S, B, n_obs), for all
         seeds or for seed ``row`` alone (then S = 1). The cache feeds ``backward``."""
         lo, hi = self._span(row)

@@ -21,7 +21,8 @@ Reproducibility rests on three properties of these loops, which the tests check:
     compiles without fastmath), so the same inputs give the same bits on every run;
   * exp/log are the C library's scalar functions, applied element by element.
 A weight matrix W_l is stored (in, out) row-major, so the forward inner loop runs along a row
-of W and vectorises; the backward pass takes dot products along the same rows.
+of W and vectorises; the backward pass takes dot products along the same rows (one row)
+or runs along the rows of a transposed copy (a batch).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def _forward_row(p, lay, acol, x, a):
                         z[j] += hi * wi[j]
             if l < L - 1:
                 for j in range(nout):
-                    if z[j] < 0.0:
+                    if z[j] < 0.0:  # noqa: PLR1730 (keeps -0.0 and NaN as they are)
                         z[j] = 0.0
 
 
@@ -148,7 +149,7 @@ def _dot(x, y):
 
 
 @_jit
-def _backward_row(p, lay, acol, a, d, g):
+def _backward_row(p, lay, acol, a, d, g, wt):
     B = a.shape[0]
     for l in range(lay.shape[0] - 1, -1, -1):
         w0, b0, nin, nout = lay[l, 0], lay[l, 1], lay[l, 2], lay[l, 3]
@@ -169,21 +170,41 @@ def _backward_row(p, lay, acol, a, d, g):
                         gi[j] += hi * dz[j]
         if l == 0:
             break
-        for t in range(B):  # dz_{l-1,i} = 1[h_i > 0]·Σ_j W_ij dz_j (a row of W: contiguous)
-            dz = d[t, o0 : o0 + nout]
+        # dz_{l-1} = 1[h > 0]·(W dz). One row (one-step): a dot product along each row of W for
+        # the active units only. A batch (an episode): Wᵀ once, then Σ_j dz_j·Wᵀ[j] along its
+        # rows, which vectorises (the transpose costs more than it saves for a single row).
+        if B == 1:
+            dz = d[0, o0 : o0 + nout]
             for i in range(nin):
-                if a[t, i0 + i] > 0.0:  # relu': h = relu(z) > 0 exactly where z > 0
-                    d[t, i0 + i] = _dot(p[w0 + i * nout : w0 + (i + 1) * nout], dz)
+                if a[0, i0 + i] > 0.0:  # relu': h = relu(z) > 0 exactly where z > 0
+                    d[0, i0 + i] = _dot(p[w0 + i * nout : w0 + (i + 1) * nout], dz)
                 else:
-                    d[t, i0 + i] = 0.0
+                    d[0, i0 + i] = 0.0
+            continue
+        for i in range(nin):
+            for j in range(nout):
+                wt[j * nin + i] = p[w0 + i * nout + j]
+        for t in range(B):
+            dh = d[t, i0 : i0 + nin]
+            dh[:] = 0.0
+            for j in range(nout):
+                dj = d[t, o0 + j]
+                if dj != 0.0:
+                    col = wt[j * nin : (j + 1) * nin]
+                    for i in range(nin):
+                        dh[i] += dj * col[i]
+            for i in range(nin):
+                if a[t, i0 + i] <= 0.0:
+                    dh[i] = 0.0
 
 
 @_jit
 def backward_rows(P, lay, acol, A, D, G):
     """Gradients of a scalar-per-row loss. ``D`` (S, B, width) carries ∂loss/∂output in its
     output columns (the rest is scratch); the gradient of row r is written into ``G[r]``."""
+    wt = np.empty(P.shape[1] if A.shape[1] > 1 else 0, np.float32)
     for r in range(P.shape[0]):
-        _backward_row(P[r], lay, acol, A[r], D[r], G[r])
+        _backward_row(P[r], lay, acol, A[r], D[r], G[r], wt)
 
 
 # ------------------------------------------------------------------- clipping and Adam ----
@@ -250,7 +271,7 @@ def categorical_rows(logits, logp, p, ent):
         z = logits[r]
         mx = z[0]
         for j in range(1, z.shape[0]):
-            if z[j] > mx:
+            if z[j] > mx:  # noqa: PLR1730
                 mx = z[j]
         s = np.float32(0.0)
         for j in range(z.shape[0]):
