@@ -282,3 +282,29 @@ def test_episodic_update_follows_the_notebook(form):
     ours = _linear_params(group.actor) + _linear_params(group.critic)
     for o, t in zip(ours, [*nb.actor.parameters(), *nb.critic.parameters()]):
         assert torch.allclose(o, t.detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_act_samples_from_the_policy_and_returns_the_update_s_activations():
+    """``act`` (one compiled call: actor forward, π, inverse-CDF sample) picks the action that
+    sample_actions picks from forward's π, bit for bit, and its activations are the ones the
+    episodic update reuses instead of a second actor forward pass."""
+    cfg = default_config("episodic")
+    group = AgentGroup(8, 4, cfg, [3, 4, 5])
+    rng = np.random.default_rng(6)
+    obs = rng.standard_normal((3, 8)).astype(f32)
+    for _ in range(5):
+        u = rng.random(3).astype(f32)
+        actions, h = group.act(obs, u)
+        logits, _, (_, Aa, _) = group.forward(obs[:, None])
+        _, p, _ = categorical(logits[:, 0])
+        assert np.array_equal(actions, sample_actions(p, u))
+        assert np.array_equal(h, Aa[:, 0])
+        one, h1 = group.act(obs[1], u[1:2], row=1)
+        assert one[0] == actions[1] and np.array_equal(h1[0], h[1])
+        obs = rng.standard_normal((3, 8)).astype(f32) * 3
+    states = rng.standard_normal((7, 8)).astype(f32)
+    H = np.stack([group.act(s, np.zeros(1, f32), row=0)[1][0] for s in states])
+    args = (0, states, rng.integers(0, 4, 7), rng.standard_normal(7).astype(f32), cfg, None)
+    twin = AgentGroup(8, 4, cfg, [3, 4, 5])
+    assert episode_update(group, *args, actor_acts=H) == episode_update(twin, *args)
+    assert np.array_equal(group.actor.P, twin.actor.P)

@@ -101,14 +101,32 @@ class AgentGroup:
 
     # --- forward / backward -----------------------------------------------------------------
     def forward(
-        self, x: np.ndarray, row: int | None = None
+        self, x: np.ndarray, row: int | None = None, actor_acts: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, tuple]:
         """Policy logits (S, B, A) and values V (S, B) of observations x (S, B, n_obs), for all
-        seeds or for seed ``row`` alone (then S = 1). The cache feeds ``backward``."""
+        seeds or for seed ``row`` alone (then S = 1). The cache feeds ``backward``.
+        ``actor_acts`` (S, B, width): the actor's activations on x, already computed by
+        ``act`` with the same weights, are used instead of a second actor forward pass."""
         lo, hi = self._span(row)
-        Aa, Ac = self.actor.forward(x, lo, hi), self.critic.forward(x, lo, hi)
+        Aa = self.actor.forward(x, lo, hi) if actor_acts is None else actor_acts
+        Ac = self.critic.forward(x, lo, hi)
         logits = Aa[..., self.actor.layout.out_cols()]
         return logits, Ac[..., -1], (row, Aa, Ac)
+
+    def act(
+        self, obs: np.ndarray, u: np.ndarray, row: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sample a ~ π(·|obs) for one observation per seed (obs (S, n_obs), uniforms u (S,)),
+        or for seed ``row`` alone: the actions (S,) and the actor's activations (S, width), whose
+        first n_obs columns are obs. An update may reuse those activations: a row's forward
+        pass gives the same bits alone as inside a batch."""
+        lo, hi = self._span(row)
+        lay = self.actor.layout
+        A = np.empty((hi - lo, 1, lay.width), np.float32)
+        actions = np.empty(hi - lo, np.int64)
+        x = np.ascontiguousarray(obs, dtype=np.float32).reshape(hi - lo, 1, -1)
+        mlp.act_rows(self.actor.P[lo:hi], lay.lay, lay.acol, x, u, A, actions)
+        return actions, A[:, 0]
 
     def policy_logits(self, x: np.ndarray, row: int | None = None) -> np.ndarray:
         """Policy logits (S, B, A) of x (S, B, n_obs): the actor alone, for acting."""

@@ -285,3 +285,27 @@ def categorical_rows(logits, logp, p, ent):
             p[r, j] = pj
             h -= pj * lp
         ent[r] = h
+
+
+@_jit
+def act_rows(P, lay, acol, X, U, A, actions):
+    """Forward pass of one observation per row (``X`` (S, 1, n_in) → ``A``), then one action per
+    row sampled by inverse CDF from the uniform ``U[r]``: a = #{j : cdf_j < u}, capped at the
+    last action, with π from ``categorical_rows`` and the cdf summed in action order."""
+    forward_rows(P, lay, acol, X, A)
+    o = acol[acol.shape[0] - 1]
+    n = A.shape[2] - o
+    z = np.empty((1, n), np.float32)
+    logp, p = np.empty((1, n), np.float32), np.empty((1, n), np.float32)
+    ent = np.empty(1, np.float32)
+    for r in range(P.shape[0]):
+        for j in range(n):
+            z[0, j] = A[r, 0, o + j]
+        categorical_rows(z, logp, p, ent)
+        cdf = np.float32(0.0)
+        a = 0
+        for j in range(n):
+            cdf += p[0, j]
+            if cdf < U[r]:
+                a += 1
+        actions[r] = min(a, n - 1)

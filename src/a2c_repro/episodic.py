@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .agent import categorical, policy_logit_grad, sample_actions
+from .agent import categorical, policy_logit_grad
 from .config import A2CConfig
 from .train import GroupTrainer
 
@@ -45,10 +45,14 @@ def episode_update(
     rewards: np.ndarray,
     cfg: A2CConfig,
     final_obs: np.ndarray | None,
+    actor_acts: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """One end-of-episode update of the seed in ``row``; returns the episode's statistics."""
+    """One end-of-episode update of the seed in ``row``; returns the episode's statistics.
+    ``actor_acts`` (T, width): the actor's activations recorded while acting (the weights have
+    not changed since), so the actor's forward pass is not repeated."""
     T = len(rewards)
-    logits, v, cache = agent.forward(states[None], row=row)  # (1, T, A), (1, T)
+    A = None if actor_acts is None else actor_acts[None]
+    logits, v, cache = agent.forward(states[None], row=row, actor_acts=A)  # (1, T, A), (1, T)
     logp, p, ent = categorical(logits[0])  # (T, A), (T, A), (T,)
     vs = v[0]
     last = 0.0
@@ -83,27 +87,29 @@ def run(tr: GroupTrainer) -> None:
     cfg = tr.cfg
     cap = tr.step_limit or 1024  # grown below for envs without a step limit
     n_obs = tr.n_obs
+    width = tr.agent.actor.layout.width
     S = len(tr.runs)
     obs = np.stack([r.reset() for r in tr.runs])
-    buf_s = [np.empty((cap, n_obs), np.float32) for _ in range(S)]
+    # per seed and step: the actor's activations while acting (s_t in the first n_obs columns)
+    buf_h = [np.empty((cap, width), np.float32) for _ in range(S)]
     buf_a = [np.empty(cap, np.int64) for _ in range(S)]
     buf_r = [np.empty(cap, np.float32) for _ in range(S)]
     ep_ret = np.zeros(S)
     ep_len = np.zeros(S, dtype=np.int64)
     while tr.runs:
         S = len(tr.runs)
-        _, p, _ = categorical(tr.agent.policy_logits(obs[:, None])[:, 0])
         u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
-        acts = sample_actions(p, u).tolist()
+        actions, h = tr.agent.act(obs, u)
+        acts = actions.tolist()
         ended = []
         next_obs = np.empty_like(obs)
         for i, run in enumerate(tr.runs):
             t = int(ep_len[i])
             if t == len(buf_r[i]):  # no step limit known: grow the buffers
-                buf_s[i] = np.concatenate([buf_s[i], np.empty_like(buf_s[i])])
+                buf_h[i] = np.concatenate([buf_h[i], np.empty_like(buf_h[i])])
                 buf_a[i] = np.concatenate([buf_a[i], np.empty_like(buf_a[i])])
                 buf_r[i] = np.concatenate([buf_r[i], np.empty_like(buf_r[i])])
-            buf_s[i][t] = obs[i]
+            buf_h[i][t] = h[i]
             buf_a[i][t] = acts[i]
             o, r, te, tu, _ = run.steppers[0].step(acts[i])
             buf_r[i][t] = r
@@ -119,8 +125,9 @@ def run(tr: GroupTrainer) -> None:
             for i, te, tu in ended:
                 T = int(ep_len[i])
                 final = obs[i].copy() if (cfg.bootstrap_on_truncation and tu and not te) else None
+                H = buf_h[i][:T]
                 stats = episode_update(
-                    tr.agent, i, buf_s[i][:T], buf_a[i][:T], buf_r[i][:T], cfg, final
+                    tr.agent, i, H[:, :n_obs], buf_a[i][:T], buf_r[i][:T], cfg, final, H
                 )
                 majority = float(np.bincount(buf_a[i][:T]).max()) / T
                 if tr.end_episode(i, float(ep_ret[i]), T, stats, majority):
@@ -132,7 +139,7 @@ def run(tr: GroupTrainer) -> None:
             if done_rows:
                 keep = tr.drop(done_rows)
                 obs, ep_ret, ep_len = obs[keep], ep_ret[keep], ep_len[keep]
-                buf_s = [buf_s[k] for k in keep]
+                buf_h = [buf_h[k] for k in keep]
                 buf_a = [buf_a[k] for k in keep]
                 buf_r = [buf_r[k] for k in keep]
             tr.maybe_checkpoint()

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .agent import AgentGroup, categorical, sample_actions
+from .agent import AgentGroup
 from .config import A2CConfig, ConfigError, validate
 from .envs import env_dims
 from .memory import limit_heap_growth, release_free_memory
@@ -49,10 +49,8 @@ def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
     obs, _ = env.reset()
     total = 0.0
     while True:
-        x = np.asarray(obs, dtype=np.float32).reshape(1, 1, -1)
-        _, p, _ = categorical(agent.policy_logits(x, row=row)[:, 0])
         u = np.array([run.eval_rng.random()], np.float32)
-        a = int(sample_actions(p, u)[0])
+        a = int(agent.act(np.asarray(obs, dtype=np.float32)[None], u, row=row)[0][0])
         obs, r, term, trunc, _ = env.step(a)
         total += float(r)
         if term or trunc:

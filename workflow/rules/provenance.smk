@@ -27,6 +27,8 @@ rule provenance:
             "gymnasium",
             "box2d",
             "numpy",
+            "numba",
+            "llvmlite",
             "pandas",
             "seaborn",
             "matplotlib",
