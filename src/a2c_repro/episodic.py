@@ -94,8 +94,8 @@ def run(tr: GroupTrainer) -> None:
     buf_h = [np.empty((cap, width), np.float32) for _ in range(S)]
     buf_a = [np.empty(cap, np.int64) for _ in range(S)]
     buf_r = [np.empty(cap, np.float32) for _ in range(S)]
-    ep_ret = np.zeros(S)
-    ep_len = np.zeros(S, dtype=np.int64)
+    ep_ret = [0.0] * S  # float64 sums of the rewards, like the notebook's Python float
+    ep_len = [0] * S
     while tr.runs:
         S = len(tr.runs)
         u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
@@ -104,7 +104,7 @@ def run(tr: GroupTrainer) -> None:
         ended = []
         next_obs = np.empty_like(obs)
         for i, run in enumerate(tr.runs):
-            t = int(ep_len[i])
+            t = ep_len[i]
             if t == len(buf_r[i]):  # no step limit known: grow the buffers
                 buf_h[i] = np.concatenate([buf_h[i], np.empty_like(buf_h[i])])
                 buf_a[i] = np.concatenate([buf_a[i], np.empty_like(buf_a[i])])
@@ -123,14 +123,14 @@ def run(tr: GroupTrainer) -> None:
         if ended:
             done_rows = []
             for i, te, tu in ended:
-                T = int(ep_len[i])
+                T = ep_len[i]
                 final = obs[i].copy() if (cfg.bootstrap_on_truncation and tu and not te) else None
                 H = buf_h[i][:T]
                 stats = episode_update(
                     tr.agent, i, H[:, :n_obs], buf_a[i][:T], buf_r[i][:T], cfg, final, H
                 )
                 majority = float(np.bincount(buf_a[i][:T]).max()) / T
-                if tr.end_episode(i, float(ep_ret[i]), T, stats, majority):
+                if tr.end_episode(i, ep_ret[i], T, stats, majority):
                     obs[i] = tr.runs[i].reset()
                 else:
                     done_rows.append(i)
@@ -138,7 +138,9 @@ def run(tr: GroupTrainer) -> None:
                 ep_len[i] = 0
             if done_rows:
                 keep = tr.drop(done_rows)
-                obs, ep_ret, ep_len = obs[keep], ep_ret[keep], ep_len[keep]
+                obs = obs[keep]
+                ep_ret = [ep_ret[k] for k in keep]
+                ep_len = [ep_len[k] for k in keep]
                 buf_h = [buf_h[k] for k in keep]
                 buf_a = [buf_a[k] for k in keep]
                 buf_r = [buf_r[k] for k in keep]
