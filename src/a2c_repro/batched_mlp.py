@@ -97,6 +97,7 @@ def default_init(layout: Layout, row: np.ndarray) -> None:
 def _forward_row(p, lay, acol, x, a):
     B = x.shape[0]
     L = lay.shape[0]
+    active = np.empty(a.shape[1], np.int64)
     for t in range(B):
         for i in range(x.shape[1]):
             a[t, i] = x[t, i]
@@ -107,12 +108,26 @@ def _forward_row(p, lay, acol, x, a):
             z = a[t, o0 : o0 + nout]
             for j in range(nout):
                 z[j] = p[b0 + j]
-            for i in range(nin):  # z += h_i·W[i, :], i in order
+            n = 0  # the inputs that are not 0: relu zeros (half the hidden units) add nothing
+            for i in range(nin):
+                if a[t, i0 + i] != 0.0:
+                    active[n] = i
+                    n += 1
+            # z += h_i·W[i, :] for the active i in order, two at a time (one pass over z; the
+            # two additions still round one after the other, so the bits are the same)
+            for k in range(0, n - 1, 2):
+                i, i2 = active[k], active[k + 1]
+                hi, hi2 = a[t, i0 + i], a[t, i0 + i2]
+                wi = p[w0 + i * nout : w0 + (i + 1) * nout]
+                wi2 = p[w0 + i2 * nout : w0 + (i2 + 1) * nout]
+                for j in range(nout):
+                    z[j] = (z[j] + hi * wi[j]) + hi2 * wi2[j]
+            if n % 2:
+                i = active[n - 1]
                 hi = a[t, i0 + i]
-                if hi != 0.0:  # relu zeros (half the hidden units) add nothing
-                    wi = p[w0 + i * nout : w0 + (i + 1) * nout]
-                    for j in range(nout):
-                        z[j] += hi * wi[j]
+                wi = p[w0 + i * nout : w0 + (i + 1) * nout]
+                for j in range(nout):
+                    z[j] += hi * wi[j]
             if l < L - 1:
                 for j in range(nout):
                     if z[j] < 0.0:  # noqa: PLR1730 (keeps -0.0 and NaN as they are)
@@ -158,16 +173,28 @@ def _backward_row(p, lay, acol, a, d, g, wt):
         gb = g[b0 : b0 + nout]
         gw[:] = 0.0
         gb[:] = 0.0
-        for t in range(B):  # dW = Σ_t h_tᵀ dz_t, db = Σ_t dz_t, summed in step order
-            dz = d[t, o0 : o0 + nout]
+        for t in range(B):  # db = Σ_t dz_t, in step order
             for j in range(nout):
-                gb[j] += dz[j]
+                gb[j] += d[t, o0 + j]
+        # dW = Σ_t h_tᵀ dz_t in step order, two steps per pass over a row of dW (the two
+        # additions still round one after the other, so the bits are those of one at a time)
+        for t in range(0, B, 2):
+            dz = d[t, o0 : o0 + nout]
+            two = t + 1 < B
+            dz2 = d[t + 1 if two else t, o0 : o0 + nout]
             for i in range(nin):
                 hi = a[t, i0 + i]
-                if hi != 0.0:
-                    gi = gw[i * nout : (i + 1) * nout]
+                hi2 = a[t + 1, i0 + i] if two else np.float32(0.0)
+                gi = gw[i * nout : (i + 1) * nout]
+                if hi != 0.0 and hi2 != 0.0:
+                    for j in range(nout):
+                        gi[j] = (gi[j] + hi * dz[j]) + hi2 * dz2[j]
+                elif hi != 0.0:
                     for j in range(nout):
                         gi[j] += hi * dz[j]
+                elif hi2 != 0.0:
+                    for j in range(nout):
+                        gi[j] += hi2 * dz2[j]
         if l == 0:
             break
         # dz_{l-1} = 1[h > 0]·(W dz). One row (one-step): a dot product along each row of W for
