@@ -20,14 +20,16 @@ def categorical(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def sample_actions(p: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF sample a ~ π from one uniform per row: a = #{j : cdf_j < u}.
+    """Inverse-CDF sample a ~ π (…, A) from one float32 uniform per row (…): a = #{j : cdf_j < u}
+    (``batched_mlp._sample``, the rule ``AgentGroup.act`` uses too).
 
     Each seed draws its uniforms from its own numpy stream, so its actions do not depend on
-    the other seeds in the group (a shared generator would couple them); ``cumsum`` is
-    sequential, so a row's result does not depend on the other rows either."""
-    a = (p.cumsum(-1) < u[..., None]).sum(-1)
-    a[a > p.shape[-1] - 1] = p.shape[-1] - 1
-    return a
+    the other seeds in the group (a shared generator would couple them), and each row is
+    sampled on its own."""
+    p2 = np.ascontiguousarray(p, dtype=np.float32).reshape(-1, p.shape[-1])
+    out = np.empty(p2.shape[0], np.int64)
+    mlp.sample_rows(p2, np.ascontiguousarray(u, dtype=np.float32).reshape(-1), out)
+    return out.reshape(p.shape[:-1])
 
 
 _EYES: dict[int, np.ndarray] = {}

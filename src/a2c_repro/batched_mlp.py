@@ -317,8 +317,7 @@ def categorical_rows(logits, logp, p, ent):
 @_jit
 def act_rows(P, lay, acol, X, U, A, actions):
     """Forward pass of one observation per row (``X`` (S, 1, n_in) → ``A``), then one action per
-    row sampled by inverse CDF from the uniform ``U[r]``: a = #{j : cdf_j < u}, capped at the
-    last action, with π from ``categorical_rows`` and the cdf summed in action order."""
+    row, ``_sample``d from π (``categorical_rows``) with the uniform ``U[r]``."""
     forward_rows(P, lay, acol, X, A)
     o = acol[acol.shape[0] - 1]
     n = A.shape[2] - o
@@ -329,10 +328,24 @@ def act_rows(P, lay, acol, X, U, A, actions):
         for j in range(n):
             z[0, j] = A[r, 0, o + j]
         categorical_rows(z, logp, p, ent)
-        cdf = np.float32(0.0)
-        a = 0
-        for j in range(n):
-            cdf += p[0, j]
-            if cdf < U[r]:
-                a += 1
-        actions[r] = min(a, n - 1)
+        actions[r] = _sample(p[0], U[r])
+
+
+@_jit
+def _sample(p, u):
+    """Inverse-CDF sample from π = ``p`` (A,) and one uniform u: a = #{j : cdf_j < u}, capped
+    at the last action, the cdf summed in float32 in action order."""
+    cdf = np.float32(0.0)
+    a = 0
+    for j in range(p.shape[0]):
+        cdf += p[j]
+        if cdf < u:
+            a += 1
+    return min(a, p.shape[0] - 1)
+
+
+@_jit
+def sample_rows(p, u, actions):
+    """``_sample`` for every row of ``p`` (N, A) with its uniform ``u[r]``."""
+    for r in range(p.shape[0]):
+        actions[r] = _sample(p[r], u[r])
