@@ -201,15 +201,37 @@ def _actor_critic_params(group: AgentGroup):
     return _linear_params(group.actor), _linear_params(group.critic)
 
 
-def test_weights_start_as_the_notebook_networks_under_the_same_seed():
-    group = AgentGroup(4, 2, default_config("one_step"), [123])
-    torch.manual_seed(123)
-    nb = reference.OneStepA2C(4, 2)
-    actor, critic = _actor_critic_params(group)
-    for ours, theirs in zip(actor, nb.actor.parameters()):
-        assert torch.equal(ours, theirs.detach())
-    for ours, theirs in zip(critic, nb.critic.parameters()):
-        assert torch.equal(ours, theirs.detach())
+def _load_into(nb_net: torch.nn.Module, params: list[torch.Tensor]) -> None:
+    """Give a notebook network the engine's initial weights (nn.Linear parameter order)."""
+    with torch.no_grad():
+        for theirs, ours in zip(nb_net.parameters(), params, strict=True):
+            theirs.copy_(ours)
+
+
+def test_initial_weights_follow_nn_linear_default_distribution_and_are_cpu_independent():
+    """nn.Linear's default init: every weight and bias of a layer with fan-in n lies in
+    [−1/√n, 1/√n] and fills it (a KS test against the uniform law), seeds differ, and the
+    bits come from NumPy's PCG64 integers alone (the same row for the same seed, whatever
+    group or order the seeds are initialised in)."""
+    from scipy import stats
+
+    cfg = default_config("one_step")
+    group = AgentGroup(4, 2, cfg, [123, 7])
+    for params, sizes in (
+        (_linear_params(group.actor), (4, 128, 64, 2)),
+        (_linear_params(group.critic), (4, 128, 64, 1)),
+    ):
+        for k, fan_in in enumerate(sizes[:-1]):
+            bound = 1.0 / np.sqrt(fan_in)
+            for t in params[2 * k : 2 * k + 2]:
+                v = t.numpy().ravel().astype(np.float64)
+                assert np.all(np.abs(v) <= bound)
+                if v.size >= 64:
+                    assert stats.kstest(v, stats.uniform(-bound, 2 * bound).cdf).pvalue > 1e-3
+    alone = AgentGroup(4, 2, cfg, [7])
+    assert np.array_equal(alone.actor.P[0], group.actor.P[1])
+    assert np.array_equal(alone.critic.P[0], group.critic.P[1])
+    assert not np.array_equal(group.actor.P[0], group.actor.P[1])
 
 
 @pytest.mark.parametrize("max_grad_norm", [0.0, 0.5])
@@ -220,8 +242,9 @@ def test_one_step_update_follows_the_notebook_for_many_steps(max_grad_norm):
     are large so that the clip is active on most updates)."""
     cfg = apply_overrides(default_config("one_step"), {"max_grad_norm": max_grad_norm})
     group = AgentGroup(4, 2, cfg, [5])
-    torch.manual_seed(5)
     nb = reference.OneStepA2C(4, 2, max_grad_norm=max_grad_norm)
+    _load_into(nb.actor, _linear_params(group.actor))
+    _load_into(nb.critic, _linear_params(group.critic))
     rng = np.random.default_rng(0)
     clipped = 0
     for t in range(50):
@@ -253,8 +276,9 @@ def test_episodic_update_follows_the_notebook(form):
     (T,)·(T,1) product broadcasts); ``sum`` equals −Σ_t G_t·log π_t computed by autograd."""
     cfg = default_config("episodic").replace(actor_loss=form)
     group = AgentGroup(8, 4, cfg, [9])
-    torch.manual_seed(9)
     nb = reference.ActorCritic(8, 4)
+    _load_into(nb.actor, _linear_params(group.actor))
+    _load_into(nb.critic, _linear_params(group.critic))
     rng = np.random.default_rng(1)
     for episode in range(3):
         T = 12 + episode

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 
 from a2c_repro import default_config, train
 from a2c_repro.seed_run import COLUMNS
+from a2c_repro.train import KILL_HOOK_ENV
 
 
 def _csv(out: Path, env: str, variant: str, seed: int) -> bytes:
@@ -38,6 +38,7 @@ def test_seed_output_is_independent_of_its_group(tmp_path, variant, env, episode
     assert outs["alone"] == outs["in0-7"] == outs["in11,3"]
     df = pd.read_csv(tmp_path / "alone" / env / variant / "seed3.csv")
     assert len(df) == episodes and list(df.columns) == list(COLUMNS)
+    assert (df["diverged"] == 0).all()  # the notebooks' settings never trip the flag
 
 
 def test_same_arguments_give_byte_identical_csvs_and_seeds_differ(tmp_path):
@@ -75,33 +76,80 @@ def test_log_columns_and_evaluation_schedule(tmp_path):
 def _train_cmd(out: Path, seeds: str, episodes: int, variant="one_step") -> list[str]:
     return [sys.executable, "-m", "a2c_repro.cli", "train", "--variant", variant, "--env",
             "CartPole-v1", "--seeds", seeds, "--episodes", str(episodes), "--out", str(out),
-            "--no-progress", "--checkpoint-every", "0.2"]  # fmt: skip
+            "--no-progress", "--checkpoint-every", "0"]  # fmt: skip
 
 
-# Episode budgets that keep each run training for seconds after its first checkpoint
-# (episodic CartPole trains 150 episodes of 2 seeds in ~1 s here, too close to the kill).
-@pytest.mark.parametrize(("variant", "episodes"), [("one_step", 150), ("episodic", 300)])
+def _killed_at(episode: int, mode: str = "self") -> dict[str, str]:
+    """Environment that makes the engine SIGKILL itself after its `episode`-th episode (a
+    point the test chooses, not a moment in time: the same on any machine)."""
+    return {**os.environ, KILL_HOOK_ENV: f"{episode}:{mode}"}
+
+
+@pytest.mark.parametrize(("variant", "episodes"), [("one_step", 60), ("episodic", 80)])
 def test_resume_after_sigkill_gives_identical_csvs(tmp_path, variant, episodes):
+    """A run killed (SIGKILL) in the middle, then started again with the same arguments,
+    resumes from its checkpoint and writes the same bytes as an uninterrupted run."""
     ref = tmp_path / "ref"
     subprocess.run(_train_cmd(ref, "0-1", episodes, variant), check=True)
     out = tmp_path / "killed"
     run_dir = out / "CartPole-v1" / variant
-    proc = subprocess.Popen(_train_cmd(out, "0-1", episodes, variant))
-    deadline = time.time() + 120
-    while not list(run_dir.glob(".checkpoint-*.pt")) and time.time() < deadline:
-        assert proc.poll() is None, "run finished before it could be killed; raise episodes"
-        time.sleep(0.05)
-    time.sleep(0.5)  # let it get past the first checkpoint
-    assert proc.poll() is None, "run finished before it could be killed; raise episodes"
-    os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL, "run finished before it could be killed; raise episodes"
+    done = subprocess.run(_train_cmd(out, "0-1", episodes, variant), env=_killed_at(episodes))
+    assert done.returncode == -signal.SIGKILL
     assert not list(run_dir.glob("seed*.csv")), "a killed run must leave no CSV"
+    assert list(run_dir.glob(".checkpoint-*.pkl")), "the killed run left its checkpoint"
     subprocess.run(_train_cmd(out, "0-1", episodes, variant), check=True)
     timing = json.loads(next((run_dir / "timings").glob("*.json")).read_text())
-    assert timing["resumed"] is True
+    assert timing["resumed"] is True and timing["resumed_at_episodes"] > 0
     for s in range(2):
         assert _csv(out, "CartPole-v1", variant, s) == _csv(ref, "CartPole-v1", variant, s)
-    assert not list(run_dir.glob(".checkpoint-*.pt")), "checkpoint removed after completion"
+    assert not list(run_dir.glob(".checkpoint-*")), "checkpoint removed after completion"
+
+
+def test_kill_during_a_checkpoint_write_leaves_nothing_behind_after_the_rerun(tmp_path):
+    """SIGKILL while the checkpoint's temp file is half written: the next start removes the
+    dead process's temp file, and the run completes with the uninterrupted run's bytes."""
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    subprocess.run(_train_cmd(ref, "0", 30), check=True)
+    run_dir = out / "CartPole-v1" / "one_step"
+    done = subprocess.run(_train_cmd(out, "0", 30), env=_killed_at(10, "checkpoint"))
+    assert done.returncode == -signal.SIGKILL
+    assert list(run_dir.glob(".*.tmp")), "the kill left a half-written temp file"
+    rerun = subprocess.run(_train_cmd(out, "0", 30), check=True, capture_output=True, text=True)
+    assert "removed 1 temp file(s) of a killed run" in rerun.stderr
+    assert not list(run_dir.glob(".*.tmp"))
+    assert _csv(out, "CartPole-v1", "one_step", 0) == _csv(ref, "CartPole-v1", "one_step", 0)
+
+
+@pytest.mark.parametrize(
+    "damage", [b"", b"garbage, not a pickle", None], ids=["empty", "garbage", "truncated"]
+)
+def test_a_damaged_checkpoint_is_moved_aside_and_the_run_restarts(tmp_path, damage):
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    subprocess.run(_train_cmd(ref, "0", 30), check=True)
+    run_dir = out / "CartPole-v1" / "one_step"
+    done = subprocess.run(_train_cmd(out, "0", 30), env=_killed_at(10))
+    assert done.returncode == -signal.SIGKILL
+    (ckpt,) = run_dir.glob(".checkpoint-*.pkl")
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[: len(data) // 2] if damage is None else damage)
+    rerun = subprocess.run(_train_cmd(out, "0", 30), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    warning = [ln for ln in rerun.stderr.splitlines() if "warning" in ln]
+    assert len(warning) == 1 and "is unreadable" in warning[0] and "training from scratch" in warning[0]
+    assert "Traceback" not in rerun.stderr
+    assert (run_dir / (ckpt.name + ".corrupt")).exists()
+    timing = json.loads(next((run_dir / "timings").glob("*.json")).read_text())
+    assert timing["resumed"] is False
+    assert _csv(out, "CartPole-v1", "one_step", 0) == _csv(ref, "CartPole-v1", "one_step", 0)
+
+
+def test_a_diverging_run_is_flagged_in_its_csv_and_on_stderr(tmp_path):
+    cmd = [*_train_cmd(tmp_path, "0", 20), "--set", "actor_lr=100", "--set", "critic_lr=100"]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    df = pd.read_csv(tmp_path / "CartPole-v1" / "one_step" / "seed0.csv")
+    assert df["diverged"].isin([0, 1]).all() and df["diverged"].iloc[0] == 1
+    assert df.loc[df["diverged"] == 1, "critic_loss"].abs().min() > 1e12
+    assert done.stderr.count("diverged at episode 0") == 1  # once per seed
 
 
 def test_one_step_learns_cartpole_on_most_seeds(tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from . import batched_mlp as mlp
 from .config import A2CConfig
@@ -86,12 +85,11 @@ class AgentGroup:
         self.actor = Net(mlp.Layout.of(n_obs, tuple(cfg.actor_hidden), n_actions), S)
         self.critic = Net(mlp.Layout.of(n_obs, tuple(cfg.critic_hidden), 1), S)
         for row, seed in enumerate(init_seeds):
-            # The notebooks' A2C.__init__ builds the actor first, then the critic, under one
-            # seeded generator; forking keeps the caller's torch RNG untouched.
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                mlp.default_init(self.actor.layout, self.actor.P[row])
-                mlp.default_init(self.critic.layout, self.critic.P[row])
+            # The notebooks' A2C.__init__ builds the actor first, then the critic, from one
+            # seeded generator; here a seed's own PCG64 stream (see seed_run.py).
+            rng = np.random.Generator(np.random.PCG64(seed))
+            mlp.default_init(self.actor.layout, self.actor.P[row], rng)
+            mlp.default_init(self.critic.layout, self.critic.P[row], rng)
         self.steps = np.zeros(S)  # Adam step count per seed (actor and critic step together)
 
     @property

@@ -19,7 +19,10 @@ Reproducibility rests on three properties of these loops, which the tests check:
     not depend on the group it is trained in (grouping invariance);
   * every sum runs in a fixed order written here (products are never fused into FMAs: numba
     compiles without fastmath), so the same inputs give the same bits on every run;
-  * exp/log are the C library's scalar functions, applied element by element.
+  * exp, log and β^t are computed here (``_exp``, ``_log``, ``_pow_int``) from + − × ÷ alone,
+    not by the C library or NumPy, whose results may depend on the CPU's features (glibc and
+    NumPy pick FMA or AVX-512 variants at run time); initial weights come from NumPy's PCG64
+    bits, not from torch's CPU-dispatched uniform kernel.
 A weight matrix W_l is stored (in, out) row-major, so the forward inner loop runs along a row
 of W and vectorises; the backward pass takes dot products along the same rows (one row)
 or runs along the rows of a transposed copy (a batch).
@@ -32,7 +35,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from numba import njit
 
 # cache=True: compiled once per machine, then loaded from __pycache__ (or NUMBA_CACHE_DIR).
@@ -80,16 +82,110 @@ class Layout:
         return out
 
 
-def default_init(layout: Layout, row: np.ndarray) -> None:
-    """Fill one parameter row exactly as ``nn.Linear``'s default init would, drawing from
-    torch's global generator (the caller seeds it): U(−1/√fan_in, 1/√fan_in) for weight and
-    bias, layer after layer. The episodic notebook applies an unpublished
-    ``utils.init_weights``; it cannot be reproduced, so both variants use this default."""
+def default_init(layout: Layout, row: np.ndarray, rng: np.random.Generator) -> None:
+    """Fill one parameter row from ``nn.Linear``'s default distribution, layer after layer:
+    weight then bias, each U(−1/√fan_in, 1/√fan_in) (kaiming_uniform_ with a=√5 gives the
+    same bound for the weight). The uniforms are NumPy's float64 draws from ``rng`` (integer
+    bits: the same on every CPU), scaled in float64 and rounded once to float32. torch's own
+    ``uniform_`` is not used: its bits depend on the CPU kernel torch dispatches to.
+    The episodic notebook applies an unpublished ``utils.init_weights``; it cannot be
+    reproduced, so both variants use this default."""
     views = layout.views(row)
     for k, (a, b) in enumerate(itertools.pairwise(layout.sizes)):
-        lin = torch.nn.Linear(a, b)
-        views[2 * k][...] = lin.weight.detach().numpy().T  # stored (in, out) for h @ W
-        views[2 * k + 1][...] = lin.bias.detach().numpy()
+        bound = 1.0 / math.sqrt(a)
+        w = (rng.random((b, a)) * 2.0 - 1.0) * bound  # nn.Linear's (out, in) order
+        views[2 * k][...] = w.T.astype(np.float32)  # stored (in, out) for h @ W
+        views[2 * k + 1][...] = ((rng.random(b) * 2.0 - 1.0) * bound).astype(np.float32)
+
+
+# ------------------------------------------------------- exp, log, integer powers ----
+# Fixed implementations from + − × ÷ (IEEE-exact on every CPU; numba without fastmath never
+# fuses them into FMAs), accurate to ~1e-16 relative in float64, so the float32 results the
+# engine keeps are the correctly rounded ones in all but vanishingly rare cases — and the
+# same bits on every machine in every case.
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k·_LN2_HI is exact for |k| < 2^20
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+_SQRT_HALF = 0.70710678118654752440
+
+
+@_jit
+def _exp(x):
+    """e^x in float64: x = k·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor series (Horner,
+    degree 18: truncation < 1e-19), times 2^k exactly."""
+    if x != x:
+        return x
+    if x > 709.78:
+        return np.inf
+    if x < -745.2:
+        return 0.0
+    k = math.floor(x * _INV_LN2 + 0.5)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    s = 1.0
+    for n in range(18, 0, -1):
+        s = 1.0 + s * r / n
+    return math.ldexp(s, int(k))
+
+
+@_jit
+def _log(x):
+    """ln x in float64 for x > 0: x = m·2^e with √½ ≤ m < √2, ln m = 2·atanh(u),
+    u = (m − 1)/(m + 1), |u| ≤ 0.172, by its odd series to u^41 (truncation < 1e-18)."""
+    if x != x or x < 0.0:
+        return np.nan
+    if x == 0.0:
+        return -np.inf
+    if x == np.inf:
+        return x
+    m, e = math.frexp(x)  # x = m·2^e, 0.5 ≤ m < 1 (exact)
+    if m < _SQRT_HALF:
+        m *= 2.0
+        e -= 1
+    u = (m - 1.0) / (m + 1.0)
+    u2 = u * u
+    s = 0.0
+    for n in range(41, 1, -2):
+        s = (s + 1.0 / n) * u2
+    return e * _LN2_HI + (e * _LN2_LO + 2.0 * u * (1.0 + s))
+
+
+@_jit
+def _two_prod(a, b):
+    """a·b = p + e exactly (Dekker's product with Veltkamp splitting: no FMA needed)."""
+    p = a * b
+    c = 134217729.0 * a  # 2^27 + 1
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+@_jit
+def _pow_int(b, n):
+    """b^n for a float64 b in (0, 1] and an integer-valued n ≥ 0, by binary powering in
+    double-double arithmetic (relative error ~1e-30 before the final rounding), so the
+    result is the correctly rounded b^n, as C's pow aims at, computed the same everywhere."""
+    rh, rl = 1.0, 0.0
+    xh, xl = b, 0.0
+    k = int(n)
+    while k > 0:
+        if k & 1:
+            p, e = _two_prod(rh, xh)
+            e += rh * xl + rl * xh
+            rh = p + e
+            rl = e - (rh - p)
+        k >>= 1
+        if k:
+            p, e = _two_prod(xh, xh)
+            e += 2.0 * xh * xl
+            xh = p + e
+            xl = e - (xh - p)
+            if xh < 1e-290:  # b^n underflows; β^t only enters as 1 − β^t
+                xh, xl = 0.0, 0.0
+    return rh + rl
 
 
 # ------------------------------------------------------------------------- forward pass ----
@@ -276,8 +372,8 @@ def clip_adam_rows(P, G, M, V, rows, steps, lrs, beta1, beta2, eps, max_norm, no
                 for i in range(g.shape[0]):
                     g[i] = g[i] * c
         t = steps[r]
-        step_size = np.float32(lrs[r] / (1.0 - beta1**t))
-        bc2_sqrt = np.float32(math.sqrt(1.0 - beta2**t))
+        step_size = np.float32(lrs[r] / (1.0 - _pow_int(beta1, t)))
+        bc2_sqrt = np.float32(math.sqrt(1.0 - _pow_int(beta2, t)))
         p, m, v = P[r], M[r], V[r]
         for i in range(g.shape[0]):
             gi = g[i]
@@ -302,12 +398,12 @@ def categorical_rows(logits, logp, p, ent):
                 mx = z[j]
         s = np.float32(0.0)
         for j in range(z.shape[0]):
-            s += np.float32(math.exp(z[j] - mx))
-        lse = np.float32(math.log(s))
+            s += np.float32(_exp(np.float64(z[j] - mx)))
+        lse = np.float32(_log(np.float64(s)))
         h = np.float32(0.0)
         for j in range(z.shape[0]):
             lp = (z[j] - mx) - lse
-            pj = np.float32(math.exp(lp))
+            pj = np.float32(_exp(np.float64(lp)))
             logp[r, j] = lp
             p[r, j] = pj
             h -= pj * lp

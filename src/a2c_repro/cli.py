@@ -1,11 +1,14 @@
 """``a2c-repro`` command line: train, defaults, bench.
 
 Bad arguments exit with status 2 and one line naming the argument; nothing is written then.
+A fault while running (an unwritable output, a full disk) exits with status 1 and one line
+naming the path; no partial file is left behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -14,6 +17,9 @@ from pathlib import Path
 import yaml
 
 from .config import VARIANTS, ConfigError, apply_overrides, default_config, parse_seeds
+from .train import RunError
+
+MAX_EPISODES = 10_000_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +29,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _check_out_dir(out: str) -> Path:
     """Fail early (before any training) if --out cannot be created or written."""
+    if not out.strip():
+        raise ConfigError("--out '': expected a directory path")
     p = Path(out)
     try:
         p.mkdir(parents=True, exist_ok=True)
@@ -58,6 +66,13 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="checkpoint interval for resume after a crash (default 60; <0 = never)",
     )
+    t.add_argument(
+        "--record",
+        default=None,
+        metavar="PATH",
+        help="where to write the run's record (identity, key, timing); "
+        "default OUT/<env>/<variant>/timings/seeds-<seeds>.json",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     d = sub.add_parser("defaults", help="print a variant's default (notebook) hyperparameters")
@@ -88,8 +103,14 @@ def main(argv: list[str] | None = None) -> int:
             return run_bench(args.seeds, args.episodes, args.baseline_episodes, args.only)
         cfg = apply_overrides(default_config(args.variant), args.set)
         seeds = parse_seeds(args.seeds)
-        if args.episodes <= 0:
-            raise ConfigError(f"--episodes {args.episodes}: expected an integer > 0")
+        if not 0 < args.episodes <= MAX_EPISODES:
+            raise ConfigError(f"--episodes {args.episodes}: expected an integer in 1..{MAX_EPISODES}")
+        if not math.isfinite(args.checkpoint_every):
+            raise ConfigError(
+                f"--checkpoint-every {args.checkpoint_every}: expected a finite number of seconds"
+            )
+        if args.record is not None and not args.record.strip():
+            raise ConfigError("--record '': expected a file path")
         from .envs import env_dims
 
         env_dims(args.env)  # validates the env id before anything is written
@@ -99,12 +120,20 @@ def main(argv: list[str] | None = None) -> int:
         paths = train(
             args.variant, args.env, seeds, args.episodes, cfg, out,
             checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
+            record=args.record,
         )  # fmt: skip
         print(f"wrote {len(paths)} CSV file(s) under {paths[0].parent}", file=sys.stderr)
         return 0
     except ConfigError as exc:
         print(f"a2c-repro: error: {exc}", file=sys.stderr)
         return 2
+    except RunError as exc:
+        print(f"a2c-repro: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # any other I/O fault: one line, no traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"a2c-repro: error: cannot access{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

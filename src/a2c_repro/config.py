@@ -7,11 +7,17 @@ study may flip is a named option (``--set key=value`` on the CLI, a mapping in t
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
 VARIANTS = ("one_step", "episodic", "n_step")
 EPISODIC_ACTOR_LOSSES = ("sum", "notebook_broadcast")
+# Keys that only one variant reads; every other key applies to all of them.
+VARIANT_ONLY_KEYS = {"actor_loss": "episodic", "n_envs": "n_step", "n_steps": "n_step"}
+MAX_WIDTH = 65_536  # widest hidden layer accepted (the notebooks use 128)
+MAX_PARAMS = 50_000_000  # parameters per network and seed
+MAX_SEEDS = 100_000  # seeds in one engine process
 
 
 class ConfigError(ValueError):
@@ -75,6 +81,11 @@ def default_config(variant: str) -> A2CConfig:
 _FIELDS = {f.name: f for f in fields(A2CConfig)}
 
 
+def keys_of(variant: str) -> list[str]:
+    """The hyperparameters ``variant`` reads (a pipeline config must list each of them)."""
+    return [k for k in _FIELDS if VARIANT_ONLY_KEYS.get(k, variant) == variant]
+
+
 def _parse_value(key: str, raw: str, current: Any) -> Any:
     try:
         if isinstance(current, bool):
@@ -86,12 +97,14 @@ def _parse_value(key: str, raw: str, current: Any) -> Any:
             raise ValueError
         if isinstance(current, tuple):
             parts = [p for p in raw.replace("x", ",").split(",") if p.strip()]
-            return tuple(int(p) for p in parts)
+            return tuple(_width(key, raw, p) for p in parts)
         if isinstance(current, int):
             return int(raw)
         if isinstance(current, float):
             return float(raw)
         return raw.strip()
+    except ConfigError:
+        raise
     except ValueError:
         kind = {
             bool: "true/false",
@@ -100,6 +113,17 @@ def _parse_value(key: str, raw: str, current: Any) -> Any:
             float: "a number",
         }[type(current) if not isinstance(current, tuple) else tuple]
         raise ConfigError(f"--set {key}={raw}: expected {kind}") from None
+
+
+def _width(key: str, raw: Any, part: Any) -> int:
+    """One hidden-layer width, bounded before anything is allocated."""
+    try:
+        w = int(part)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--set {key}={raw}: expected comma-separated ints like 128,64") from None
+    if not 0 < w <= MAX_WIDTH:
+        raise ConfigError(f"--set {key}={raw}: layer width {w} is outside 1..{MAX_WIDTH}")
+    return w
 
 
 def apply_overrides(cfg: A2CConfig, pairs: list[str] | dict[str, Any]) -> A2CConfig:
@@ -123,13 +147,18 @@ def apply_overrides(cfg: A2CConfig, pairs: list[str] | dict[str, Any]) -> A2CCon
         if isinstance(v, str):
             val = _parse_value(k, v, cur)
         elif isinstance(cur, tuple) and isinstance(v, (list, tuple)):
-            val = tuple(int(x) for x in v)
+            val = tuple(_width(k, v, x) for x in v)
         elif isinstance(cur, bool):
             if not isinstance(v, bool):
                 raise ConfigError(f"--set {k}={v!r}: expected true/false")
             val = v
         elif isinstance(cur, float) and isinstance(v, (int, float)) and not isinstance(v, bool):
             val = float(v)
+        elif isinstance(cur, int) and not isinstance(v, int) or isinstance(v, bool) != isinstance(
+            cur, bool
+        ):
+            kind = "an integer" if isinstance(cur, int) else type(cur).__name__
+            raise ConfigError(f"--set {k}={v!r}: expected {kind}")
         else:
             val = v
         changes[k] = val
@@ -144,6 +173,11 @@ def validate(cfg: A2CConfig) -> None:
     def bad(key: str, expected: str) -> ConfigError:
         return ConfigError(f"--set {key}={getattr(cfg, key)!r}: expected {expected}")
 
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise bad(f.name, "a finite number")
+
     if not 0.0 <= cfg.gamma <= 1.0:
         raise bad("gamma", "a discount in [0, 1]")
     for k in ("actor_lr", "critic_lr", "adam_eps"):
@@ -154,8 +188,11 @@ def validate(cfg: A2CConfig) -> None:
             raise bad(k, "a number in [0, 1)")
     for k in ("actor_hidden", "critic_hidden"):
         v = getattr(cfg, k)
-        if len(v) == 0 or any(h <= 0 for h in v):
-            raise bad(k, "one or more positive layer widths, e.g. 128,64")
+        if len(v) == 0 or any(not 0 < h <= MAX_WIDTH for h in v):
+            raise bad(k, f"one or more layer widths in 1..{MAX_WIDTH}, e.g. 128,64")
+        sizes = (1024, *v, 1024)  # generous in/out sizes: the bound is about the hidden part
+        if sum(a * b + b for a, b in zip(sizes, sizes[1:])) > MAX_PARAMS:
+            raise bad(k, f"a network of at most {MAX_PARAMS:,} parameters")
     if cfg.entropy_coef < 0:
         raise bad("entropy_coef", "a number >= 0")
     if cfg.max_grad_norm < 0:
@@ -170,29 +207,28 @@ def validate(cfg: A2CConfig) -> None:
 
 
 def parse_seeds(spec: str) -> list[int]:
-    """``"0-9"``, ``"3"``, ``"0,2,5"``, ``"0-4,10-14"`` → sorted unique seeds."""
-    seeds: set[int] = set()
+    """``"0-9"``, ``"3"``, ``"0,2,5"``, ``"0-4,10-14"`` → sorted unique seeds (at most
+    MAX_SEEDS, counted before any list is built)."""
     if not spec or not spec.strip():
         raise ConfigError("--seeds '': expected a seed range like 0-9 or 0,2,5")
+    ranges: list[tuple[int, int]] = []
     for part in spec.split(","):
         part = part.strip()
-        try:
-            if "-" in part:
-                a, b = part.split("-", 1)
-                lo, hi = int(a), int(b)
-                if lo > hi:
-                    raise ConfigError(f"--seeds {spec}: range {part} is empty (start > end)")
-                seeds.update(range(lo, hi + 1))
-            else:
-                seeds.add(int(part))
-        except ValueError:
+        a, dash, b = part.partition("-")
+        if not (a.isdigit() and (b.isdigit() if dash else not b)):
             raise ConfigError(
                 f"--seeds {spec}: malformed part {part!r}; expected non-negative integers "
                 "like 0-9 or 0,2,5"
-            ) from None
-    if any(s < 0 for s in seeds):
-        raise ConfigError(f"--seeds {spec}: seeds must be >= 0")
-    return sorted(seeds)
+            )
+        lo, hi = int(a), int(b) if dash else int(a)
+        if lo > hi:
+            raise ConfigError(f"--seeds {spec}: range {part} is empty (start > end)")
+        if hi >= 2**63:
+            raise ConfigError(f"--seeds {spec}: seed {hi} is too large (at most 2^63 - 1)")
+        ranges.append((lo, hi))
+    if sum(hi - lo + 1 for lo, hi in ranges) > MAX_SEEDS:
+        raise ConfigError(f"--seeds {spec}: more than {MAX_SEEDS} seeds in one run")
+    return sorted({s for lo, hi in ranges for s in range(lo, hi + 1)})
 
 
 __all__ = [
@@ -201,6 +237,7 @@ __all__ = [
     "ConfigError",
     "apply_overrides",
     "default_config",
+    "keys_of",
     "parse_seeds",
     "validate",
 ]

@@ -2,7 +2,7 @@
 
 Every seed owns independent streams derived from ``numpy.random.SeedSequence(seed)``:
 
-    init   → torch.manual_seed for the notebooks' default nn.Linear init
+    init   → the PCG64 stream of the initial weights (nn.Linear's default distribution)
     env    → the training env's np_random (as ``env.reset(seed=…)`` would set it)
     action → uniforms for sampling training actions
     eval   → the evaluation env's np_random and its action uniforms
@@ -12,6 +12,7 @@ so a seed's run is a function of (config, seed) alone, whatever group it is trai
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,8 +24,12 @@ COLUMNS = (
     "variant", "env_id", "seed", "episode", "return", "length", "env_steps",
     "actor_loss", "critic_loss", "entropy", "eval_return",
     "abs_advantage", "value_mean", "actor_grad_norm", "critic_grad_norm",
-    "top_prob_gt_099", "majority_action_frac",
+    "top_prob_gt_099", "majority_action_frac", "diverged",
 )  # fmt: skip
+# An episode is flagged `diverged` (1) when a logged loss or gradient norm is not finite or
+# exceeds this bound in magnitude (healthy runs stay below ~1e9, the broadcast loss included).
+DIVERGENCE_BOUND = 1e12
+_WATCHED = ("actor_loss", "critic_loss", "actor_grad_norm", "critic_grad_norm")
 # Per-episode means the variants report, in this order.
 STATS = (
     "actor_loss", "critic_loss", "entropy", "abs_advantage", "value_mean",
@@ -57,6 +62,7 @@ class SeedRun:
     episode: int = 0  # episodes completed (also the index of the next one)
     env_steps: int = 0
     rows: list[str] = field(default_factory=list)
+    warned: bool = False  # a divergence warning was printed for this seed
 
     @classmethod
     def create(cls, seed: int, env_id: str, variant: str, n_episodes: int, n_envs: int = 1):
@@ -98,6 +104,15 @@ class SeedRun:
         """Append one CSV row for the episode just finished and advance the counters.
         ``env_steps`` overrides the running sum of lengths (n_step: steps over all k envs)."""
         self.env_steps = self.env_steps + length if env_steps is None else env_steps
+        bad = [k for k in _WATCHED if not abs(stats[k]) <= DIVERGENCE_BOUND]  # NaN included
+        if bad and not self.warned:
+            self.warned = True
+            print(
+                f"a2c-repro: warning: seed {self.seed} diverged at episode {self.episode} "
+                f"({', '.join(f'{k}={stats[k]:.3g}' for k in bad)}; bound "
+                f"{DIVERGENCE_BOUND:g}); its CSV flags such episodes in column 'diverged'",
+                file=sys.stderr,
+            )
         fields_ = [
             self.variant,
             self.env_id,
@@ -116,6 +131,7 @@ class SeedRun:
             _fmt(stats["critic_grad_norm"]),
             _fmt(stats["top_prob_gt_099"]),
             _fmt(majority_frac),
+            "1" if bad else "0",
         ]
         self.rows.append(",".join(fields_))
         self.episode += 1
@@ -134,6 +150,7 @@ class SeedRun:
             "eval_env_rng": self.eval_stepper.env.unwrapped.np_random.bit_generator.state,
             "act_rng": self.act_rng.bit_generator.state,
             "eval_rng": self.eval_rng.bit_generator.state,
+            "warned": self.warned,
         }
 
     def restore(self, snap: dict, rows: list[str]) -> None:
@@ -145,6 +162,7 @@ class SeedRun:
         self.eval_stepper.env.unwrapped.np_random.bit_generator.state = snap["eval_env_rng"]
         self.act_rng.bit_generator.state = snap["act_rng"]
         self.eval_rng.bit_generator.state = snap["eval_rng"]
+        self.warned = bool(snap["warned"])
 
     def _envs(self) -> list:
         return [st.env for st in self.steppers]

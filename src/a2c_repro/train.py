@@ -2,14 +2,17 @@
 
 ``train(variant, env_id, seeds, episodes, cfg, out_dir)`` is a pure function of its arguments:
 the same arguments give byte-identical CSVs, and a seed's CSV is the same whether it is trained
-alone or inside any group (see tests/test_engine_invariance.py).
+alone or inside any group (see tests/test_engine_runs.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import pickle
+import re
+import signal
+import socket
 import sys
 import time
 from collections import deque
@@ -17,25 +20,75 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .agent import AgentGroup
 from .config import A2CConfig, ConfigError, validate
 from .envs import env_dims
 from .memory import limit_heap_growth, release_free_memory
+from .run_key import ENGINE_VERSION, run_identity, run_key
 from .seed_run import SeedRun
 
-ENGINE_VERSION = "2"
+__all__ = ["ENGINE_VERSION", "RunError", "train"]
+
+# Test hook: "N" or "N:MODE" makes the process kill itself with SIGKILL when it has logged its
+# N-th episode (summed over its seeds), after writing a checkpoint (MODE "self", the default),
+# halfway through writing one (MODE "checkpoint": leaves a temp file), or together with its
+# whole process group (MODE "group": e.g. Snakemake and its jobs). Tests use it to crash a run
+# at a point they choose, whatever the machine's speed.
+KILL_HOOK_ENV = "A2C_REPRO_TEST_KILL_AT_EPISODE"
+
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+
+
+class RunError(RuntimeError):
+    """A fault outside the arguments (unwritable output, full disk): one line naming the path."""
+
+
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{_HOST}.{os.getpid()}.tmp")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same directory and rename, so no reader ever sees half.
+    On any write error the temp file is removed and a one-line RunError names ``path``."""
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RunError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory and rename, so no reader ever sees half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, text.encode())
+
+
+def remove_stale_temp_files(directory: Path) -> list[Path]:
+    """Delete temp files that a killed process of this host left in ``directory`` (its pid
+    is gone); a live process's temp files (another seed group writing beside us) are kept."""
+    removed = []
+    pat = re.compile(rf"^\..+\.{re.escape(_HOST)}\.(\d+)\.tmp$")
+    for p in directory.glob(".*.tmp") if directory.is_dir() else []:
+        m = pat.match(p.name)
+        if m is None or _pid_alive(int(m.group(1))):
+            continue
+        p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_dir(out_dir: Path, env_id: str, variant: str) -> Path:
@@ -82,12 +135,14 @@ class GroupTrainer:
         self.runs = [SeedRun.create(s, env_id, variant, episodes, n_envs) for s in seeds]
         self.agent = AgentGroup(self.n_obs, self.n_actions, cfg, [r.init_seed for r in self.runs])
         self.finished: list[SeedRun] = []
-        self.meta = {
-            "engine_version": ENGINE_VERSION, "variant": variant, "env_id": env_id,
-            "seeds": self.seeds, "episodes": episodes, "config": cfg.as_dict(),
-        }  # fmt: skip
-        key = hashlib.sha256(json.dumps(self.meta, sort_keys=True).encode()).hexdigest()[:16]
-        self.ckpt_path = self.dir / f".checkpoint-{key}.pt"
+        self.meta = run_identity(variant, env_id, self.seeds, episodes, cfg)
+        self.key = run_key(self.meta)
+        self.ckpt_path = self.dir / f".checkpoint-{self.key}.pkl"
+        self.resumed_episodes = 0
+        self.logged = 0
+        kill = os.environ.get(KILL_HOOK_ENV, "")
+        at, _, mode = kill.partition(":")
+        self._kill_at, self._kill_mode = (int(at), mode or "self") if at else (-1, "")
         self.checkpoint_every = checkpoint_every
         self._last_ckpt = time.monotonic()
         self._last_trim = self._last_ckpt
@@ -129,6 +184,9 @@ class GroupTrainer:
         ev = evaluate(self.agent, row, run) if run.wants_eval(self.cfg.eval_interval) else None
         run.log_episode(ret, length, stats, majority, ev, env_steps)
         self.recent.append(ret)
+        self.logged += 1
+        if self.logged == self._kill_at:
+            self._kill_now()
         # A snapshot copies the seed's weights and Adam moments; taking one at every boundary
         # would cost more than a 9-step (collapsed) episode. A quarter of the checkpoint
         # interval is often enough: a resume restarts the seed from its last snapshot. The
@@ -158,6 +216,20 @@ class GroupTrainer:
             self.agent.select(keep)
         return keep
 
+    def _kill_now(self) -> None:
+        """The test hook's crash (see KILL_HOOK_ENV)."""
+        if self._kill_mode == "checkpoint":
+            tmp = _tmp_name(self.ckpt_path)
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(pickle.dumps(self._checkpoint_obj())[:100])
+                fh.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.write_checkpoint()
+        if self._kill_mode == "group":
+            os.killpg(os.getpgid(0), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)
+
     # --- checkpoint / resume -------------------------------------------------------------
     def maybe_checkpoint(self) -> None:
         now = time.monotonic()
@@ -168,23 +240,59 @@ class GroupTrainer:
             self.write_checkpoint()
             self._last_ckpt = now
 
-    def write_checkpoint(self) -> None:
-        """Every seed's state at its last episode boundary, atomically."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+    def _checkpoint_obj(self) -> dict:
         rows = {r.seed: r.rows[: self.snaps[r.seed]["run"]["n_rows"]] for r in self.runs}
         rows.update({r.seed: r.rows for r in self.finished})
         done = {r.seed: self.snaps[r.seed] for r in self.finished}
-        obj = {"meta": self.meta, "snaps": {**self.snaps, **done}, "rows": rows,
-               "steps": self.total_steps}  # fmt: skip
-        tmp = self.ckpt_path.with_name(self.ckpt_path.name + f".{os.getpid()}.tmp")
-        torch.save(obj, tmp)
-        os.replace(tmp, self.ckpt_path)
+        return {"meta": self.meta, "snaps": {**self.snaps, **done}, "rows": rows,
+                "steps": self.total_steps}  # fmt: skip
+
+    def write_checkpoint(self) -> None:
+        """Every seed's state at its last episode boundary, atomically (a pickle of NumPy
+        arrays, lists and RNG states: a checkpoint is a private, same-version file)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        data = pickle.dumps(self._checkpoint_obj(), protocol=pickle.HIGHEST_PROTOCOL)
+        atomic_write_bytes(self.ckpt_path, data)
+
+    def _load_checkpoint(self) -> dict | None:
+        """The checkpoint if it is readable and of this run; a damaged one is reported in one
+        line and moved aside (``*.corrupt``), and the run starts from scratch."""
+        try:
+            with open(self.ckpt_path, "rb") as fh:
+                obj = pickle.load(fh)
+            if not isinstance(obj, dict) or obj.get("meta") != self.meta:
+                raise ValueError("not a checkpoint of this run")
+            for run in self.runs:
+                snap = obj["snaps"][run.seed]
+                if len(obj["rows"][run.seed]) < snap["run"]["n_rows"]:
+                    raise ValueError(f"seed {run.seed}'s rows are incomplete")
+            return obj
+        except Exception as exc:  # noqa: BLE001 (any damage at all means: start over)
+            aside = self.ckpt_path.with_name(self.ckpt_path.name + ".corrupt")
+            reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:200]
+            try:
+                os.replace(self.ckpt_path, aside)
+                where = f"moved to {aside.name}"
+            except OSError as err:
+                where = f"could not be moved aside ({err.strerror})"
+            print(
+                f"a2c-repro: warning: checkpoint {self.ckpt_path} is unreadable ({reason}); "
+                f"{where}; training from scratch",
+                file=sys.stderr,
+            )
+            return None
 
     def _maybe_resume(self) -> bool:
+        removed = remove_stale_temp_files(self.dir)
+        if removed:
+            print(
+                f"a2c-repro: removed {len(removed)} temp file(s) of a killed run in {self.dir}",
+                file=sys.stderr,
+            )
         if not self.ckpt_path.exists():
             return False
-        obj = torch.load(self.ckpt_path, weights_only=False)
-        if obj.get("meta") != self.meta:
+        obj = self._load_checkpoint()
+        if obj is None:
             return False
         for i, run in enumerate(self.runs):
             snap = obj["snaps"][run.seed]
@@ -192,6 +300,7 @@ class GroupTrainer:
             self.agent.load_row(i, snap["agent"])
             self.snaps[run.seed] = snap
         self.total_steps = int(obj["steps"])
+        self.resumed_episodes = sum(r.episode for r in self.runs)
         if self.pbar is not None:
             self.pbar.update(sum(r.episode for r in self.runs))
             self.pbar.write(f"resumed from {self.ckpt_path.name}", file=sys.stderr)
@@ -201,26 +310,33 @@ class GroupTrainer:
         return True
 
     # --- output ----------------------------------------------------------------------------
-    def write_outputs(self) -> list[Path]:
-        self.dir.mkdir(parents=True, exist_ok=True)
+    def write_outputs(self, record: Path | None = None) -> list[Path]:
+        """The seeds' CSVs, then the run's record (identity, key, timing): by default
+        ``timings/seeds-<spec>.json`` beside the CSVs."""
         runs = sorted(self.finished + self.runs, key=lambda r: r.seed)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"cannot create {self.dir}: {exc.strerror}") from None
         paths = []
         for run in runs:
             p = self.dir / f"seed{run.seed}.csv"
             atomic_write_text(p, run.csv_text())
             paths.append(p)
         wall = time.perf_counter() - self.t0
-        tdir = self.dir / "timings"
-        tdir.mkdir(exist_ok=True)
-        spec = seeds_spec(self.seeds)
-        timing = {
-            "variant": self.variant, "env_id": self.env_id, "seeds": self.seeds,
-            "episodes": self.episodes, "wall_seconds": round(wall, 3),
+        if record is None:
+            record = self.dir / "timings" / f"seeds-{seeds_spec(self.seeds)}.json"
+        try:
+            record.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunError(f"cannot create {record.parent}: {exc.strerror}") from None
+        info = {
+            "key": self.key, "identity": self.meta, "wall_seconds": round(wall, 3),
             "agent_steps_this_process": self.total_steps,
             "agent_steps_per_second": round(self.total_steps / max(wall, 1e-9), 1),
-            "resumed": self.resumed, "torch_threads": torch.get_num_threads(),
+            "resumed": self.resumed, "resumed_at_episodes": self.resumed_episodes,
         }  # fmt: skip
-        atomic_write_text(tdir / f"seeds-{spec}.json", json.dumps(timing, indent=2) + "\n")
+        atomic_write_text(record, json.dumps(info, indent=2) + "\n")
         if self.ckpt_path.exists():
             self.ckpt_path.unlink()
         for run in runs:
@@ -252,10 +368,11 @@ def train(
     out_dir: Path | str,
     checkpoint_every: float = 60.0,
     progress: bool = False,
+    record: Path | str | None = None,
 ) -> list[Path]:
     """Train every seed in ``seeds`` (in lockstep, one process) and write one CSV per seed to
-    ``out_dir/<env_id>/<variant>/seed<k>.csv``. Returns the CSV paths."""
-    torch.set_num_threads(1)
+    ``out_dir/<env_id>/<variant>/seed<k>.csv``, then the run's record (``record``, default
+    ``timings/seeds-<spec>.json`` beside them). Returns the CSV paths."""
     limit_heap_growth()
     from . import episodic, n_step, one_step
 
@@ -271,7 +388,6 @@ def train(
     trainer = GroupTrainer(
         variant, env_id, seeds, episodes, cfg, Path(out_dir), checkpoint_every, progress
     )
-    with torch.no_grad():
-        if trainer.runs:
-            loops[variant](trainer)
-    return trainer.write_outputs()
+    if trainer.runs:
+        loops[variant](trainer)
+    return trainer.write_outputs(None if record is None else Path(record))
