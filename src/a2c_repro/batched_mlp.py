@@ -113,7 +113,7 @@ _SQRT_HALF = 0.70710678118654752440
 def _exp(x):
     """e^x in float64: x = k·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor series (Horner,
     degree 18: truncation < 1e-19), times 2^k exactly."""
-    if x != x:
+    if math.isnan(x):
         return x
     if x > 709.78:
         return np.inf
@@ -131,7 +131,7 @@ def _exp(x):
 def _log(x):
     """ln x in float64 for x > 0: x = m·2^e with √½ ≤ m < √2, ln m = 2·atanh(u),
     u = (m − 1)/(m + 1), |u| ≤ 0.172, by its odd series to u^41 (truncation < 1e-18)."""
-    if x != x or x < 0.0:
+    if math.isnan(x) or x < 0.0:
         return np.nan
     if x == 0.0:
         return -np.inf

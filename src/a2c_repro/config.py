@@ -7,6 +7,7 @@ study may flip is a named option (``--set key=value`` on the CLI, a mapping in t
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass, fields
 from typing import Any
@@ -191,7 +192,7 @@ def validate(cfg: A2CConfig) -> None:
         if len(v) == 0 or any(not 0 < h <= MAX_WIDTH for h in v):
             raise bad(k, f"one or more layer widths in 1..{MAX_WIDTH}, e.g. 128,64")
         sizes = (1024, *v, 1024)  # generous in/out sizes: the bound is about the hidden part
-        if sum(a * b + b for a, b in zip(sizes, sizes[1:])) > MAX_PARAMS:
+        if sum(a * b + b for a, b in itertools.pairwise(sizes)) > MAX_PARAMS:
             raise bad(k, f"a network of at most {MAX_PARAMS:,} parameters")
     if cfg.entropy_coef < 0:
         raise bad("entropy_coef", "a number >= 0")
