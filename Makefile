@@ -1,7 +1,10 @@
 # a2c-repro: pinned environment and the two commands of the README.
 #
-#   make reproduce   venv from the hash-pinned lock, then the whole Snakemake pipeline
-#   make test        venv from the hash-pinned lock, then the test suite (what CI runs)
+#   make reproduce      venv from the hash-pinned lock, then the pipeline: says what is out of
+#                       date and runs only that (a fresh clone has nothing to do)
+#   make reproduce-all  the same, but retrains and redraws everything (default experiment,
+#                       collapse study, fidelity experiment)
+#   make test           venv from the hash-pinned lock, then the test suite (what CI runs)
 #
 # Other targets: lint, lock, wheelhouse, docker-build, docker-test, clean-venv.
 # Needs only Python 3.11 (with its venv module) and network access to PyPI and to
@@ -14,7 +17,7 @@ SHELL := /bin/bash
 # Python 3.11: python3.11 if on PATH, else python3 (checked to be 3.11 before use).
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null || echo python3.11)
 VENV ?= .venv
-CORES ?= 8
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
 LOCK := requirements.lock
 # Where pip finds the CPU-only torch wheel that the lock pins. Only the torch
 # install step uses it, so the other ~90 packages are looked up on PyPI alone.
@@ -30,10 +33,11 @@ STAMP := $(VENV)/.a2c-repro-installed
 # The torch requirement of the lock (name==version plus its --hash lines).
 TORCH_REQ := $(VENV)/torch-requirement.txt
 
-.PHONY: help install reproduce test lint lock wheelhouse docker-build docker-test clean-venv
+.PHONY: help install reproduce reproduce-all test lint lock wheelhouse docker-build docker-test clean-venv
 
 help:
-	@echo "make reproduce   set up $(VENV) from $(LOCK) and run the whole pipeline (snakemake --cores $(CORES))"
+	@echo "make reproduce      set up $(VENV) from $(LOCK), then run what is out of date (snakemake --cores $(CORES))"
+	@echo "make reproduce-all  the same, retraining everything (all experiments, --forceall)"
 	@echo "make test        set up $(VENV) from $(LOCK) and run the test suite"
 	@echo "make lint        ruff, snakefmt --check, snakemake --lint, hadolint"
 	@echo "make lock        regenerate $(LOCK) from pyproject.toml (pip-compile --generate-hashes)"
@@ -58,8 +62,30 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/python -m pip check
 	@touch $@
 
+# The plan first (Snakemake's dry run, summarised), then the run, for each experiment: a
+# '+'-joined list of config files (a --configfile replaces the default config, so an
+# experiment built on the default one names config/config.yaml first).
+EXPERIMENTS ?= config/config.yaml config/config.yaml+config/collapse_study.yaml
+# The jobs call `a2c-repro` and Python: the venv's, without activating it first.
+reproduce reproduce-all: export PATH := $(abspath $(BIN)):$(PATH)
 reproduce: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES)
+	@for exp in $(EXPERIMENTS); do \
+	  cfg=$${exp//+/ }; \
+	  $(BIN)/snakemake --cores $(CORES) --configfile $$cfg --dry-run --quiet rules > $(VENV)/plan.txt 2>&1 \
+	    || { cat $(VENV)/plan.txt >&2; exit 1; }; \
+	  n_train=$$(awk '$$1 == "total" {exit} $$1 ~ /^train_/ {n += $$2} END {print n + 0}' $(VENV)/plan.txt); \
+	  n_all=$$(awk '$$1 == "total" {exit} $$2 ~ /^[0-9]+$$/ && $$1 != "all" {n += $$2} END {print n + 0}' $(VENV)/plan.txt); \
+	  if [ "$$n_all" = 0 ]; then echo "reproduce $$exp: nothing to do, the results are up to date"; continue; fi; \
+	  echo "reproduce $$exp: $$n_train training job(s) and $$((n_all - n_train)) other job(s) to run on $(CORES) core(s)"; \
+	  $(BIN)/snakemake --cores $(CORES) --configfile $$cfg; \
+	done
+
+reproduce-all: $(STAMP)
+	@for exp in $(EXPERIMENTS); do \
+	  cfg=$${exp//+/ }; \
+	  echo "reproduce-all $$exp: retraining and redrawing everything on $(CORES) core(s)"; \
+	  $(BIN)/snakemake --cores $(CORES) --configfile $$cfg --forceall; \
+	done
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -24,6 +24,18 @@ include: "workflow/rules/collapse_study.smk"
 include: "workflow/rules/provenance.smk"
 
 
+onstart:
+    register_owner()
+
+
+onsuccess:
+    unregister_owner()
+
+
+onerror:
+    unregister_owner()
+
+
 rule all:
     default_target: True
     input:
@@ -37,3 +49,8 @@ rule all:
         rules.one_step_collapse.output,
         rules.final_returns.output,
         rules.provenance.output,
+        # Every training output, the records included: Snakemake regenerates a missing file
+        # only if a job that needs it runs, or if a target asks for it. Listing them here
+        # makes a deleted CSV, or a record whose run key changed, rerun its training job
+        # (and, through it, everything downstream).
+        TRAIN_OUTPUTS,

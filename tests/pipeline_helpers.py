@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "workflow", "config", ".test/config"]
+WORKFLOW_FILES = ["Snakefile", "workflow", "profiles", "config", ".test/config"]
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -26,9 +26,11 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, env: dict | None = None, new_session: bool = False
+) -> subprocess.CompletedProcess:
     """Run Snakemake of this interpreter's environment (where `a2c-repro` is installed)."""
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
@@ -37,7 +39,7 @@ def snakemake(workdir: Path, *args: str, timeout: float = 600) -> subprocess.Com
         check=False,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        start_new_session=new_session,
     )
 
 

@@ -32,9 +32,9 @@ __all__ = ["ENGINE_VERSION", "RunError", "train"]
 
 # Test hook: "N" or "N:MODE" makes the process kill itself with SIGKILL when it has logged its
 # N-th episode (summed over its seeds), after writing a checkpoint (MODE "self", the default),
-# halfway through writing one (MODE "checkpoint": leaves a temp file), or together with its
-# whole process group (MODE "group": e.g. Snakemake and its jobs). Tests use it to crash a run
-# at a point they choose, whatever the machine's speed.
+# halfway through writing one (MODE "checkpoint": leaves a temp file), or together with the
+# process group that leads its session (MODE "group": e.g. the Snakemake that started it).
+# Tests use it to crash a run at a point they choose, whatever the machine's speed.
 KILL_HOOK_ENV = "A2C_REPRO_TEST_KILL_AT_EPISODE"
 
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
@@ -227,7 +227,7 @@ class GroupTrainer:
             os.kill(os.getpid(), signal.SIGKILL)
         self.write_checkpoint()
         if self._kill_mode == "group":
-            os.killpg(os.getpgid(0), signal.SIGKILL)
+            os.killpg(os.getsid(0), signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
 
     # --- checkpoint / resume -------------------------------------------------------------

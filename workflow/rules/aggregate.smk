@@ -4,6 +4,7 @@
 rule aggregate:
     input:
         csvs=MAIN_CSVS,
+        records=MAIN_RECORDS,
     output:
         episodes=f"{AGG}/episodes.csv",
         summary=f"{AGG}/summary.csv",

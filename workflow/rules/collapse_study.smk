@@ -5,6 +5,7 @@
 rule aggregate_ablations:
     input:
         csvs=ABLATION_CSVS,
+        records=ABLATION_RECORDS,
     output:
         collapse=f"{AGG}/collapse.csv",
         ablations=f"{AGG}/ablations.csv",

@@ -2,12 +2,25 @@
 # Everything here runs when the workflow is parsed, i.e. before any job starts:
 # a bad config stops the run with a message naming the key and nothing is written.
 import hashlib
+import os
 import re
 import json
+import socket
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+try:
+    from a2c_repro.config import ConfigError, apply_overrides, default_config, keys_of
+    from a2c_repro.envs import env_dims
+    from a2c_repro.run_key import run_identity, run_key
+except ImportError as exc:
+    raise WorkflowError(
+        f"cannot import the a2c-repro engine ({exc}); run Snakemake from the project's "
+        "environment (`make install`, the Docker image or environment.yml)"
+    ) from None
 
 
 def config_error(key, message):
@@ -107,20 +120,153 @@ def check_config(cfg):
                 f"{imp['variant']!r} is not one of experiment.variants",
             )
     check_env_ids(env_keys)
+    check_variants(cfg)
+    for arm, spec in (abl or {}).get("arms", {}).items():
+        variant = cfg["variants"][spec["variant"]]
+        engine_config(
+            f"ablations.arms.{arm}.set",
+            variant["engine"],
+            {**variant["hyperparameters"], **spec.get("set", {})},
+        )
 
 
 def check_env_ids(keyed_env_ids):
-    import gymnasium
-
+    """Each env must be one the engine can train (registered, 1-D Box observations, Discrete
+    actions): checked now, not inside a job."""
     for key, env_id in keyed_env_ids:
-        if env_id not in gymnasium.envs.registry:
-            config_error(key, f"{env_id!r} is not a registered Gymnasium environment")
+        try:
+            env_dims(env_id)
+        except ConfigError as exc:
+            config_error(key, str(exc).removeprefix(f"--env {env_id}: "))
+
+
+def engine_config(key, engine, hyperparameters):
+    """The engine's full hyperparameters for a variant (or arm): validated by the engine
+    itself (finite numbers, ranges, known keys), with a config key in the message."""
+    try:
+        return apply_overrides(default_config(engine), hyperparameters)
+    except ConfigError as exc:
+        config_error(key, str(exc).removeprefix("--set "))
+
+
+def check_variants(cfg):
+    """Every variant lists every hyperparameter its engine reads, and nothing else, so that
+    the config alone says what each run is (no silent engine defaults)."""
+    for name, variant in cfg["variants"].items():
+        key = f"variants.{name}.hyperparameters"
+        wanted = set(keys_of(variant["engine"]))
+        given = set(variant["hyperparameters"])
+        if wanted - given:
+            config_error(
+                key,
+                f"missing {', '.join(sorted(wanted - given))}; list every hyperparameter "
+                f"(`a2c-repro defaults --variant {variant['engine']}` prints them)",
+            )
+        if given - wanted:
+            config_error(
+                key,
+                f"{', '.join(sorted(given - wanted))} not read by engine "
+                f"{variant['engine']!r}; expected only {', '.join(keys_of(variant['engine']))}",
+            )
+        engine_config(key, variant["engine"], variant["hyperparameters"])
 
 
 check_config(config)
 
+
+# --- stale locks ---------------------------------------------------------------------------
+# Snakemake's directory lock has no owner check: after a SIGKILL of Snakemake it stays, and
+# every later run stops with LockException. Each run of this workflow records its pid (onstart
+# in the Snakefile); a lock whose recorded owners on this host have all died is removed here.
+OWNERS = Path(".snakemake/a2c-repro-owners")
+HOST = socket.gethostname()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_locks():
+    locks = Path(".snakemake/locks")
+    owners = list(OWNERS.glob("*")) if OWNERS.is_dir() else []
+    if not (locks.is_dir() and any(locks.iterdir()) and owners):
+        return
+    for owner in owners:
+        host, _, pid = owner.name.rpartition(".")
+        if host != HOST or not pid.isdigit() or _alive(int(pid)):
+            return  # a live (or unknown) owner: its lock stands
+    for f in [*locks.iterdir(), *owners]:
+        f.unlink(missing_ok=True)
+    print(
+        "Removed the lock of a Snakemake run that was killed "
+        f"(pid {', '.join(o.name.rpartition('.')[2] for o in owners)}).",
+        file=sys.stderr,
+    )
+
+
+def register_owner():
+    OWNERS.mkdir(parents=True, exist_ok=True)
+    (OWNERS / f"{HOST}.{os.getpid()}").touch()
+
+
+def unregister_owner():
+    (OWNERS / f"{HOST}.{os.getpid()}").unlink(missing_ok=True)
+
+
+# --- a fresh checkout's file times -----------------------------------------------------------
+# Snakemake reruns a job whose input, or script, is newer than its output. git does not keep
+# file times: a checkout writes files in path order, so committed outputs look older or newer
+# than their inputs and scripts by chance. Before the first run in a checkout (no .snakemake/
+# yet), every file under the results and figures directories gets one time, a second after
+# the newest checked-out source (Snakemake wants outputs strictly newer than their scripts),
+# leaving out sources edited since the checkout (so an edited script still reruns its rule). From then on times mean what Snakemake expects; changes to what a run
+# computes are found by run keys (see training_jobs), missing outputs and regenerated inputs.
+def equalize_checkout_times(dirs):
+    if Path(".snakemake").exists():
+        return
+    outputs = [p for d in dirs if Path(d).is_dir() for p in Path(d).rglob("*") if p.is_file()]
+    if not outputs:
+        return
+    sources = [Path("Snakefile")] + [
+        p for d in ("workflow", "config", "profiles") for p in Path(d).rglob("*")
+    ]
+    import subprocess
+
+    edited = subprocess.run(
+        ["git", "ls-files", "--modified", "--others", "--exclude-standard"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    edited = set(edited.stdout.split()) if edited.returncode == 0 else set()
+    newest = max(
+        p.stat().st_mtime_ns
+        for p in outputs + sources
+        if p.is_file() and str(p) not in edited
+    )
+    newest += 1_000_000_000
+    for p in outputs:
+        os.utime(p, ns=(newest, newest))
+    print(
+        f"First run in this checkout: gave the {len(outputs)} files under "
+        f"{' and '.join(dirs)} the checkout's time (git keeps no file times).",
+        file=sys.stderr,
+    )
+
+
+if workflow.is_main_process:
+    remove_stale_locks()
+
 RESULTS = config["results_dir"].rstrip("/")
 FIGURES = config["figures_dir"].rstrip("/")
+if workflow.is_main_process:
+    equalize_checkout_times([RESULTS, FIGURES])
 LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 AGG = f"{RESULTS}/aggregated"
@@ -158,7 +304,7 @@ def format_value(value):
     """A hyperparameter as the engine's `--set key=value` expects it."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return repr(value) if isinstance(value, float) else str(value)
 
@@ -189,12 +335,22 @@ def training_jobs(
     per_job,
     resources,
 ):
-    """One training job per seed group; each trains its seeds in one engine process."""
+    """One training job per seed group; each trains its seeds in one engine process.
+
+    A job's record file (its run's identity and timing, written by the engine) carries the
+    run key in its name: changing anything the CSVs depend on (a hyperparameter, the
+    episodes, the seeds, the engine version) changes the key, so the record is missing and
+    the job reruns, in a fresh clone too, without Snakemake metadata or file times."""
     prefix = "train_" if experiment == "main" else f"train_{experiment}_"
+    cfg = engine_config(f"{experiment}.{arm}", engine, hyperparameters)
     jobs = []
     for first, last in seed_groups(seeds, per_job):
         spec = str(first) if first == last else f"{first}-{last}"
         out = run_dir(experiment, arm)
+        key = run_key(
+            run_identity(engine, env_id, list(range(first, last + 1)), episodes, cfg)
+        )
+        records = f"{out}/{env_id}/{engine}/records"
         jobs.append(
             dict(
                 name=f"{prefix}{arm}_{env_slug(env_id)}_seeds{first}_{last}",
@@ -207,7 +363,8 @@ def training_jobs(
                     seed_csv(experiment, arm, env_id, engine, s)
                     for s in range(first, last + 1)
                 ],
-                timing=f"{out}/{env_id}/{engine}/timings/seeds-{spec}.json",
+                record=f"{records}/seeds-{spec}.{key}.json",
+                stale_records=f"{records}/seeds-{spec}.*.json",
                 log=f"{LOGS}/train/{experiment}/{arm}/{env_id}/seeds-{spec}.log",
                 benchmark=f"{BENCHMARKS}/train/{experiment}/{arm}/{env_id}/seeds-{spec}.tsv",
                 mem_mb=resources["mem_mb"],
@@ -290,6 +447,19 @@ ABLATION_CSVS = [csv for run in ABLATION_RUNS.values() for csv in run["csvs"]]
 TRAIN_JOBS = MAIN_TRAIN_JOBS + [
     job for run in ABLATION_RUNS.values() for job in run["jobs"]
 ]
+
+
+def records_of(csvs):
+    """The records of the training jobs that write `csvs`. Rules that read CSVs take these
+    as inputs too: Snakemake runs a job only for outputs that are needed, so this is what
+    makes a job whose run key changed (its record is missing) rerun."""
+    wanted = set(csvs)
+    return [job["record"] for job in TRAIN_JOBS if wanted.intersection(job["csvs"])]
+
+
+MAIN_RECORDS = records_of(MAIN_CSVS)
+TRAIN_OUTPUTS = [f for job in TRAIN_JOBS for f in [*job["csvs"], job["record"]]]
+ABLATION_RECORDS = records_of(ABLATION_CSVS)
 
 
 def ablation_arm_of_path():

@@ -1,6 +1,8 @@
 # Training: one rule per (variant, env, seed group). A job trains its seed group in
 # one engine process; a seed's CSV is byte-identical whatever group trains it, so the
-# grouping (`seeds_per_job`) only trades job count against job length.
+# grouping (`seeds_per_job`) only trades job count against job length. The record's file
+# name holds the run key (see `training_jobs` in common.smk): a changed key reruns the job,
+# which first removes the records of the group's earlier keys.
 # Rules are generated from the job table because a job's outputs (its seeds' CSVs)
 # are a list that depends on the group, which a wildcard pattern cannot express.
 
@@ -12,7 +14,7 @@ for job in TRAIN_JOBS:
             job["name"]
         output:
             csvs=job["csvs"],
-            timing=job["timing"],
+            record=job["record"],
         log:
             job["log"],
         benchmark:
@@ -30,7 +32,9 @@ for job in TRAIN_JOBS:
             episodes=job["episodes"],
             hyperparameters=job["set_args"],
             out=engine_out_dir,
+            stale_records=job["stale_records"],
         shell:
+            "rm -f {params.stale_records} && "
             "a2c-repro train --variant {params.engine} --env {params.env}"
             " --seeds {params.seeds} --episodes {params.episodes}"
-            " --out {params.out} {params.hyperparameters} 2> {log}"
+            " --out {params.out} --record {output.record} {params.hyperparameters} 2> {log}"
