@@ -230,7 +230,9 @@ def unregister_owner():
 def equalize_checkout_times(dirs):
     if Path(".snakemake").exists():
         return
-    outputs = [p for d in dirs if Path(d).is_dir() for p in Path(d).rglob("*") if p.is_file()]
+    outputs = [
+        p for d in dirs if Path(d).is_dir() for p in Path(d).rglob("*") if p.is_file()
+    ]
     if not outputs:
         return
     sources = [Path("Snakefile")] + [
