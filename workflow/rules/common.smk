@@ -253,7 +253,7 @@ def ablation_runs():
         variant = config["variants"][spec["variant"]]
         overrides = spec.get("set", {})
         hyperparameters = {**variant["hyperparameters"], **overrides}
-        seeds = seed_list(abl["seeds"])
+        seeds = seed_list(spec.get("seeds", abl["seeds"]))
         reuse = (
             not overrides
             and spec["variant"] in MAIN_VARIANTS
@@ -334,6 +334,10 @@ def collapse_study_outputs():
         f"{FIGURES}/collapse_diagnostics.svg",
         f"{FIGURES}/ablations.png",
         f"{FIGURES}/ablations.svg",
+        f"{AGG}/collapse_survival.csv",
+        f"{FIGURES}/collapse_survival.png",
+        f"{FIGURES}/collapse_survival.svg",
+        f"{FIGURES}/collapse_rollouts.gif",
     ]
 
 
