@@ -95,7 +95,7 @@ def collapse_table(
     return table
 
 
-def tests_against_reference(collapse: pd.DataFrame, arms: list[str], reference: str) -> pd.DataFrame:
+def compare_with_reference(collapse: pd.DataFrame, arms: list[str], reference: str) -> pd.DataFrame:
     """Per arm vs the reference arm: Fisher's exact test (two-sided) on the collapse
     rate and Mann-Whitney U (two-sided) on the final return; each family of p-values
     Holm-adjusted over the arms compared (the reference arm itself gets no test)."""
@@ -156,7 +156,7 @@ def ablation_table(collapse: pd.DataFrame, labels: dict, boot: dict, reference: 
             "median_total_env_steps": float(arm_runs["total_env_steps"].median()),
         })
     table = pd.DataFrame(rows)
-    tests = tests_against_reference(collapse, list(table["arm"]), reference)
+    tests = compare_with_reference(collapse, list(table["arm"]), reference)
     return table.merge(tests, on="arm", how="left", validate="one_to_one")
 
 

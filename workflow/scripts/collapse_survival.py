@@ -30,6 +30,7 @@ def survival_data(collapse: pd.DataFrame) -> pd.DataFrame:
         "seed": collapse["seed"].to_numpy(),
         "duration": duration,
         "event": collapsed.astype(int).to_numpy(),
+        "budget": last,
     })
 
 
@@ -56,7 +57,7 @@ def survival_table(collapse: pd.DataFrame, labels: dict, reference: str, confide
         if part.empty:
             continue
         km = km_fit(part, label, confidence)
-        budget = float(part["duration"].max())
+        budget = float(part["budget"].max())
         s, low, high = survival_at(km, budget)
         median = km.median_survival_time_
         chi2 = p = math.nan

@@ -7,6 +7,8 @@ mean. "After its collapse": after its last training episode. Both rollouts start
 the same env seed and sample actions with the same uniforms, so only the policy differs.
 """
 
+import os
+
 import gymnasium as gym
 import numpy as np
 import pandas as pd
@@ -19,6 +21,9 @@ from a2c_repro.envs import env_dims
 from a2c_repro.train import agent_states_at
 
 LABEL_HEIGHT = 34
+# The rgb_array renderer draws off-screen; without a display SDL would complain on stderr.
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
 def pick_seed(collapse: pd.DataFrame, arm: str, seed) -> pd.Series:
