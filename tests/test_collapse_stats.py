@@ -14,7 +14,7 @@ import pytest
 from pipeline_helpers import REPO
 
 sys.path.insert(0, str(REPO / "workflow/scripts"))
-from collapse_study import ablation_table, classify, run_collapse_metrics, compare_with_reference
+from collapse_study import ablation_table, classify, compare_with_reference, run_collapse_metrics
 from collapse_survival import survival_table
 from evaluate_claims import claim_peak
 from robust_stats import holm, iqm_middle_count, wilson_interval
@@ -200,9 +200,10 @@ def test_agent_states_at_replays_the_trained_run(tmp_path):
 
 
 def test_rollout_frames_are_deterministic(tmp_path):
+    from plot_collapse_rollouts import rollout
+
     from a2c_repro.config import default_config
     from a2c_repro.train import agent_states_at
-    from plot_collapse_rollouts import rollout
 
     cfg = default_config("one_step")
     states, _ = agent_states_at("one_step", "CartPole-v1", 0, cfg, [1])
