@@ -339,15 +339,3 @@ def collapse_study_outputs():
         f"{FIGURES}/collapse_survival.svg",
         f"{FIGURES}/collapse_rollouts.gif",
     ]
-
-
-def improvement_run_csvs():
-    """The main runs that the claim 'episodic A2C improves on LunarLander' is about."""
-    if "claims" not in config:
-        return []
-    imp = config["claims"]["improvement"]
-    engine = config["variants"][imp["variant"]]["engine"]
-    return [
-        seed_csv("main", imp["variant"], imp["env"], engine, s)
-        for s in seed_list(config["experiment"]["seeds"])
-    ]
