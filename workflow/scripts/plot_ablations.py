@@ -28,13 +28,14 @@ def main(snakemake) -> None:
     left.errorbar(rate, y, xerr=error_bars(rate, arms["collapse_rate_ci_low"], arms["collapse_rate_ci_high"]),
                   fmt="o", color=palette[3], ecolor=palette[3], capsize=3)
     for yi, (_, arm) in zip(y, arms.iterrows()):
-        left.annotate(f"{arm['n_collapsed']}/{arm['n_seeds']}"
-                      f" ({arm['n_never_learned']} never learned)", (1.02, yi), va="center", fontsize=8,
+        left.annotate(f"{arm['n_collapsed']}/{arm['n_seeds']}", (1.02, yi), va="center", fontsize=8,
                       xycoords=("axes fraction", "data"))
     left.set_xlim(-0.02, 1.02)
-    left.set_xlabel(f"collapse rate ({int(p.confidence * 100)}% Wilson interval)")
+    left.set_xlabel(f"collapse rate ({int(p.confidence * 100)}% Wilson interval)\n"
+                    "collapsed = learned, then one-way", fontsize=9)
     left.set_yticks(y)
-    left.set_yticklabels([f"{lab} (n={n})" for lab, n in zip(arms["label"], arms["n_seeds"])])
+    left.set_yticklabels([f"{lab} (n={n}; {k} never learned)"
+                          for lab, n, k in zip(arms["label"], arms["n_seeds"], arms["n_never_learned"])])
     rng = np.random.default_rng(p.jitter_seed)
     for yi, (_, arm) in zip(y, arms.iterrows()):
         seeds = runs[runs["arm"] == arm["arm"]]
@@ -46,8 +47,8 @@ def main(snakemake) -> None:
     right.errorbar(iqm_, y, xerr=error_bars(iqm_, arms["final_return_iqm_ci_low"], arms["final_return_iqm_ci_high"]),
                    fmt="D", color="black", capsize=3,
                    label="IQM over seeds (mean of the middle half), bootstrap CI")
-    right.set_xlabel(f"final return (mean of the last {p.final_fraction:.0%} of episodes); "
-                     "points: seeds (red = collapsed, blue = survived, grey = never learned)")
+    right.set_xlabel(f"final return (mean of the last {p.final_fraction:.0%} of episodes); seeds:\n"
+                     "red collapsed, blue survived, grey never learned", fontsize=9)
     right.legend(loc="best", fontsize=8)
     fig.suptitle(f"Ablations of one-step A2C on {p.env}")
     fig.tight_layout()

@@ -15,7 +15,9 @@ def main(snakemake) -> None:
     import seaborn as sns
 
     p = snakemake.params
-    data = survival_data(pd.read_csv(snakemake.input.collapse))
+    collapse = pd.read_csv(snakemake.input.collapse)
+    data = survival_data(collapse)
+    never = collapse.groupby("arm")["never_learned"].sum()
     tests = pd.read_csv(snakemake.input.survival).set_index("arm")
     arms = [a for a in p.labels if a in tests.index and a != p.reference_arm]
     palette = sns.color_palette("colorblind")
@@ -29,8 +31,9 @@ def main(snakemake) -> None:
         km_fit(data[data["arm"] == arm], p.labels[arm], p.confidence).plot_survival_function(
             ax=ax, color=palette[3], ci_show=True, ci_alpha=0.25)
         row = tests.loc[arm]
-        ax.set_title(f"{p.labels[arm]}\nlog-rank p = {row['logrank_p']:.2g} "
-                     f"(Holm {row['logrank_p_holm']:.2g})", fontsize=8)
+        ax.set_title(f"{p.labels[arm]} ({int(never[arm])} of {int(row['n_seeds'])} never learned)\n"
+                     f"log-rank p = {row['logrank_p']:.2g} (Holm {row['logrank_p_holm']:.2g})",
+                     fontsize=8)
         ax.legend(fontsize=6, loc="lower left")
         ax.set_xlabel("episode", fontsize=8)
         ax.set_ylim(-0.02, 1.02)
