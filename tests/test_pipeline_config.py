@@ -141,7 +141,9 @@ def test_collapse_study_plans_new_arms_and_reuses_main_runs(workdir):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             jobs[parts[0]] = int(parts[1])
-    groups = -(-study["seeds"]["count"] // study["seeds_per_job"])
+    def seed_count(arm):  # an arm's own `seeds` replace the study's
+        return study["arms"][arm].get("seeds", study["seeds"])["count"]
+
     main_seeds = DEFAULT["experiment"]["seeds"]["count"]
     reused = [
         a
@@ -153,16 +155,27 @@ def test_collapse_study_plans_new_arms_and_reuses_main_runs(workdir):
     # a new arm trains all its seeds under its own name
     for arm in new:
         prefix = f"train_ablations_{arm}_{study['env'].replace('-', '_')}_"
+        groups = -(-seed_count(arm) // study["seeds_per_job"])
         assert sum(v for k, v in jobs.items() if k.startswith(prefix)) == groups, arm
     # a reused arm adds only the seeds the main experiment does not have, to the main runs
-    extra = -(-(study["seeds"]["count"] - main_seeds) // study["seeds_per_job"])
-    for variant in ("one_step", "episodic"):
+    for arm, variant in (("notebook", "one_step"), ("episodic", "episodic")):
+        extra = -(-(seed_count(arm) - main_seeds) // study["seeds_per_job"])
         cartpole = [k for k in jobs if k.startswith(f"train_{variant}_CartPole_v1_")]
         main_groups = -(
             -main_seeds // DEFAULT["experiment"]["envs"]["CartPole-v1"]["seeds_per_job"]
         )
         assert len(cartpole) == main_groups + extra, cartpole
-    for rule in ("aggregate_ablations", "collapse_diagnostics", "ablations_figure", "claims"):
+    assert seed_count("notebook") >= 100
+    assert all(seed_count(arm) >= 40 for arm in study["arms"])
+    for rule in (
+        "aggregate_ablations",
+        "collapse_diagnostics",
+        "ablations_figure",
+        "claims",
+        "collapse_survival",
+        "collapse_survival_figure",
+        "collapse_rollouts",
+    ):
         assert jobs[rule] == 1
 
 

@@ -103,7 +103,13 @@ def test_summary_and_final_tables(tiny):
 
 
 def expected_figures(cfg):
-    stems = ["one_step_collapse", "final_returns", "collapse_diagnostics", "ablations"]
+    stems = [
+        "one_step_collapse",
+        "final_returns",
+        "collapse_diagnostics",
+        "ablations",
+        "collapse_survival",
+    ]
     for env in cfg["experiment"]["envs"]:
         stems += [f"learning_curves_{env}", f"learning_curves_{env}_env_steps"]
     return stems
@@ -144,10 +150,29 @@ def test_collapse_study_tables(tiny):
     }
     # onset only where a run collapsed
     assert collapse.loc[~collapse["collapsed"], "onset_episode"].isna().all()
+    # a run that never reached the learned threshold is never_learned, never collapsed
+    learned = collapse["peak_mean_return"] >= tiny["cfg"]["collapse"]["learned_threshold"]
+    assert (collapse["never_learned"] == ~learned).all()
+    assert not (collapse["collapsed"] & collapse["never_learned"]).any()
+    assert set(collapse["outcome"]) <= {"collapsed", "survived", "never_learned"}
     ablations = pd.read_csv(agg / "ablations.csv")
     assert list(ablations["arm"]) == list(arms)
     assert (ablations["collapse_rate_ci_low"] <= ablations["collapse_rate"]).all()
     assert (ablations["collapse_rate"] <= ablations["collapse_rate_ci_high"]).all()
+    assert (
+        ablations["n_collapsed"] + ablations["n_never_learned"] + ablations["n_survived"]
+        == ablations["n_seeds"]
+    ).all()
+    others = ablations[ablations["arm"] != tiny["cfg"]["collapse"]["reference_arm"]]
+    for col in ("collapse_fisher_p", "final_return_mannwhitney_p"):
+        assert others[col].between(0, 1).all()
+        assert (others[f"{col}_holm"] >= others[col]).all()
+    survival = pd.read_csv(agg / "collapse_survival.csv")
+    assert list(survival["arm"]) == list(arms)
+    assert survival["survival"].between(0, 1).all()
+    assert survival.loc[survival["arm"] != "notebook", "logrank_p"].between(0, 1).all()
+    with Image.open(tiny["figures"] / "collapse_rollouts.gif") as gif:
+        assert gif.format == "GIF" and gif.n_frames > 1 and gif.width > 2 * 60
     claims = pd.read_csv(tiny["results"] / "claims.csv")
     assert list(claims.columns[:6]) == [
         "claim_id",
@@ -159,6 +184,7 @@ def test_collapse_study_tables(tiny):
     ]
     assert set(claims["verdict"]) <= {"SUPPORTED", "PARTLY", "NOT SUPPORTED"}
     assert len(claims) >= 4
+    assert "C5" in set(claims["claim_id"])  # the notebook's own (broadcast) loss
 
 
 def test_provenance_records_versions_and_config_hash(tiny):
@@ -175,7 +201,7 @@ def test_second_run_has_nothing_to_do(tiny):
 
 
 def test_forced_rerun_is_byte_identical(tiny):
-    suffixes = (".csv", ".png", ".svg")
+    suffixes = (".csv", ".png", ".svg", ".gif")
     before = digests(tiny["results"], suffixes) | digests(tiny["figures"], suffixes)
     assert len(before) > 20
     rerun = snakemake(tiny["wd"], "--cores", "2", "--configfile", TINY, "--forceall")

@@ -391,3 +391,38 @@ def train(
     if trainer.runs:
         loops[variant](trainer)
     return trainer.write_outputs(None if record is None else Path(record))
+
+
+def agent_states_at(
+    variant: str, env_id: str, seed: int, cfg: A2CConfig, after_episodes: list[int]
+) -> tuple[dict[int, dict], list[str]]:
+    """Re-run one seed exactly as ``train`` does, up to the last episode asked for, and return
+    {episode: the agent's state (weights, Adam moments) right after that training episode} and
+    the run's CSV rows so far (the caller can check them against the seed's CSV). Writes nothing.
+    """
+    import tempfile
+
+    from . import episodic, n_step, one_step
+
+    loops = {"one_step": one_step.run, "episodic": episodic.run, "n_step": n_step.run}
+    if variant not in loops:
+        raise ConfigError(f"--variant {variant}: expected one of {', '.join(loops)}")
+    wanted = set(after_episodes)
+    if not wanted or min(wanted) < 0:
+        raise ConfigError(f"after_episodes {after_episodes}: expected episode indices >= 0")
+    states: dict[int, dict] = {}
+
+    class Capture(GroupTrainer):
+        def end_episode(self, row: int, *args, **kwargs) -> bool:
+            episode = self.runs[row].episode
+            more = super().end_episode(row, *args, **kwargs)
+            if episode in wanted:
+                states[episode] = self.agent.state_of(row)
+            return more
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tr = Capture(variant, env_id, [seed], max(wanted) + 1, cfg, Path(tmp), -1.0, False)
+        loops[variant](tr)
+        run = (tr.finished + tr.runs)[0]
+        run.close()
+    return states, list(run.rows)

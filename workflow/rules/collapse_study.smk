@@ -1,5 +1,41 @@
 # The collapse study (config sections `ablations`, `collapse`, `claims`): collapse
-# metrics per run, ablation statistics per arm, diagnostics and the claims table.
+# metrics per run, ablation statistics per arm, survival analysis, diagnostics, the
+# rollouts animation and the claims table.
+
+
+def reference_arm_run():
+    """The reference arm's engine, env, hyperparameters and {seed: CSV}."""
+    if not ABLATION_RUNS:
+        return {}
+    abl = config["ablations"]
+    arm = config["collapse"]["reference_arm"]
+    spec = abl["arms"][arm]
+    variant = config["variants"][spec["variant"]]
+    seeds = seed_list(spec.get("seeds", abl["seeds"]))
+    return dict(
+        arm=arm,
+        env=abl["env"],
+        engine=variant["engine"],
+        hyperparameters={**variant["hyperparameters"], **spec.get("set", {})},
+        csv_of_seed=dict(zip(seeds, ABLATION_RUNS[arm]["csvs"])),
+    )
+
+
+def claim_run_csvs(key):
+    """The main runs that the claim `claims.<key>` (an improvement claim) is about."""
+    imp = config.get("claims", {}).get(key)
+    if not imp:
+        return []
+    if imp["variant"] not in MAIN_VARIANTS:
+        config_error(
+            f"claims.{key}.variant",
+            f"{imp['variant']!r} is not one of experiment.variants",
+        )
+    engine = config["variants"][imp["variant"]]["engine"]
+    return [
+        seed_csv("main", imp["variant"], imp["env"], engine, s)
+        for s in seed_list(config["experiment"]["seeds"])
+    ]
 
 
 rule aggregate_ablations:
@@ -25,9 +61,97 @@ rule aggregate_ablations:
         labels=ablation_labels(),
         collapse=config.get("collapse"),
         final_fraction=config["analysis"]["final_fraction"],
+        peak_window=config["analysis"]["peak_window"],
         bootstrap=config["analysis"]["bootstrap"],
     script:
         "../scripts/collapse_study.py"
+
+
+rule collapse_survival:
+    input:
+        collapse=f"{AGG}/collapse.csv",
+    output:
+        f"{AGG}/collapse_survival.csv",
+    log:
+        f"{LOGS}/collapse_survival.log",
+    benchmark:
+        f"{BENCHMARKS}/collapse_survival.tsv"
+    conda:
+        "../envs/a2c-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        labels=ablation_labels(),
+        reference_arm=config.get("collapse", {}).get("reference_arm"),
+        confidence=config["analysis"]["bootstrap"]["confidence"],
+    script:
+        "../scripts/collapse_survival.py"
+
+
+rule collapse_survival_figure:
+    input:
+        collapse=f"{AGG}/collapse.csv",
+        survival=f"{AGG}/collapse_survival.csv",
+    output:
+        report(
+            f"{FIGURES}/collapse_survival.png",
+            caption="../report/collapse_survival.rst",
+            category="One-step collapse",
+            labels={"figure": "time to collapse (Kaplan-Meier)"},
+        ),
+        f"{FIGURES}/collapse_survival.svg",
+    log:
+        f"{LOGS}/figures/collapse_survival.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/collapse_survival.tsv"
+    conda:
+        "../envs/a2c-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        env=config.get("ablations", {}).get("env"),
+        labels=ablation_labels(),
+        reference_arm=config.get("collapse", {}).get("reference_arm"),
+        confidence=config["analysis"]["bootstrap"]["confidence"],
+    script:
+        "../scripts/plot_collapse_survival.py"
+
+
+rule collapse_rollouts:
+    input:
+        collapse=f"{AGG}/collapse.csv",
+        csvs=list(reference_arm_run().get("csv_of_seed", {}).values()),
+    output:
+        report(
+            f"{FIGURES}/collapse_rollouts.gif",
+            caption="../report/collapse_rollouts.rst",
+            category="One-step collapse",
+            labels={"figure": "the policy at its peak and after its collapse"},
+        ),
+    log:
+        f"{LOGS}/figures/collapse_rollouts.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/collapse_rollouts.tsv"
+    conda:
+        "../envs/a2c-repro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=20,
+    params:
+        arm=reference_arm_run().get("arm"),
+        env=reference_arm_run().get("env"),
+        engine=reference_arm_run().get("engine"),
+        hyperparameters=reference_arm_run().get("hyperparameters"),
+        csv_of_seed=reference_arm_run().get("csv_of_seed"),
+        peak_window=config["analysis"]["peak_window"],
+        rollouts=config.get("rollouts", {}),
+    script:
+        "../scripts/plot_collapse_rollouts.py"
 
 
 rule collapse_diagnostics:
@@ -94,7 +218,8 @@ rule claims:
     input:
         collapse=f"{AGG}/collapse.csv",
         aligned=f"{AGG}/collapse_episodes.csv",
-        improvement_runs=improvement_run_csvs(),
+        improvement_runs=claim_run_csvs("improvement"),
+        notebook_loss_runs=claim_run_csvs("improvement_notebook_loss"),
     output:
         report(
             f"{RESULTS}/claims.csv",
@@ -115,6 +240,7 @@ rule claims:
     params:
         claims=config.get("claims"),
         collapse=config.get("collapse"),
+        peak_window=config["analysis"]["peak_window"],
         bootstrap=config["analysis"]["bootstrap"],
     script:
         "../scripts/evaluate_claims.py"

@@ -412,7 +412,7 @@ def ablation_runs():
         variant = config["variants"][spec["variant"]]
         overrides = spec.get("set", {})
         hyperparameters = {**variant["hyperparameters"], **overrides}
-        seeds = seed_list(abl["seeds"])
+        seeds = seed_list(spec.get("seeds", abl["seeds"]))
         reuse = (
             not overrides
             and spec["variant"] in MAIN_VARIANTS
@@ -506,16 +506,8 @@ def collapse_study_outputs():
         f"{FIGURES}/collapse_diagnostics.svg",
         f"{FIGURES}/ablations.png",
         f"{FIGURES}/ablations.svg",
-    ]
-
-
-def improvement_run_csvs():
-    """The main runs that the claim 'episodic A2C improves on LunarLander' is about."""
-    if "claims" not in config:
-        return []
-    imp = config["claims"]["improvement"]
-    engine = config["variants"][imp["variant"]]["engine"]
-    return [
-        seed_csv("main", imp["variant"], imp["env"], engine, s)
-        for s in seed_list(config["experiment"]["seeds"])
+        f"{AGG}/collapse_survival.csv",
+        f"{FIGURES}/collapse_survival.png",
+        f"{FIGURES}/collapse_survival.svg",
+        f"{FIGURES}/collapse_rollouts.gif",
     ]

@@ -5,12 +5,11 @@ Run by Snakemake (rule aggregate); the pure functions are imported by the tests.
 """
 
 
-import math
-
 import numpy as np
 import pandas as pd
 from deterministic_io import log_to, write_csv
-from robust_stats import bootstrap_ci, full_window_mean, iqm, trailing_mean
+from robust_stats import bootstrap_ci, iqm, trailing_mean
+from run_metrics import frame_metrics
 
 KEYS = ["env_id", "variant", "seed", "episode"]
 ENV_STEP_GRID_POINTS = 200
@@ -90,27 +89,11 @@ def summarise_by_env_steps(smoothed: pd.DataFrame, boot: dict) -> pd.DataFrame:
 
 
 def final_returns(episodes: pd.DataFrame, final_fraction: float, peak_window: int) -> pd.DataFrame:
-    rows = []
-    for (env_id, variant, seed), run in episodes.groupby(["env_id", "variant", "seed"], sort=True):
-        returns = run["return"].to_numpy(dtype=float)
-        n = len(returns)
-        n_final = max(1, math.ceil(final_fraction * n))
-        peak_curve = full_window_mean(returns, peak_window)
-        peak_at = int(np.nanargmax(peak_curve))
-        rows.append(
-            {
-                "env_id": env_id,
-                "variant": variant,
-                "seed": seed,
-                "n_episodes": n,
-                "final_return": returns[-n_final:].mean(),
-                "final_n_episodes": n_final,
-                "peak_mean_return": peak_curve[peak_at],
-                "peak_episode": int(run["episode"].iloc[peak_at]),
-                "peak_window": min(peak_window, n),
-                "total_env_steps": int(run["env_steps"].iloc[-1]),
-            }
-        )
+    rows = [
+        {"env_id": env_id, "variant": variant, "seed": seed,
+         **frame_metrics(run, final_fraction, peak_window)}
+        for (env_id, variant, seed), run in episodes.groupby(["env_id", "variant", "seed"], sort=True)
+    ]  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -1,5 +1,6 @@
 """figures/ablations.{png,svg}: per ablation arm, the collapse rate with its Wilson
-interval and the final-return IQM with its bootstrap CI over seeds (points = seeds)."""
+interval and the final-return IQM with its bootstrap CI over seeds (points = seeds).
+The IQM of n seeds averages the middle n - 2 floor(n/4) of them (6 of 10, 20 of 40)."""
 
 import numpy as np
 import pandas as pd
@@ -30,20 +31,24 @@ def main(snakemake) -> None:
         left.annotate(f"{arm['n_collapsed']}/{arm['n_seeds']}", (1.02, yi), va="center", fontsize=8,
                       xycoords=("axes fraction", "data"))
     left.set_xlim(-0.02, 1.02)
-    left.set_xlabel(f"collapse rate ({int(p.confidence * 100)}% Wilson interval)")
+    left.set_xlabel(f"collapse rate ({int(p.confidence * 100)}% Wilson interval)\n"
+                    "collapsed = learned, then one-way", fontsize=9)
     left.set_yticks(y)
-    left.set_yticklabels([f"{lab} (n={n})" for lab, n in zip(arms["label"], arms["n_seeds"])])
+    left.set_yticklabels([f"{lab} (n={n}; {k} never learned)"
+                          for lab, n, k in zip(arms["label"], arms["n_seeds"], arms["n_never_learned"])])
     rng = np.random.default_rng(p.jitter_seed)
     for yi, (_, arm) in zip(y, arms.iterrows()):
         seeds = runs[runs["arm"] == arm["arm"]]
         jitter = rng.uniform(-0.15, 0.15, len(seeds))
-        colours = [palette[3] if c else palette[0] for c in seeds["collapsed"]]
+        outcome_colour = {"collapsed": palette[3], "survived": palette[0], "never_learned": palette[7]}
+        colours = [outcome_colour[o] for o in seeds["outcome"]]
         right.scatter(seeds["final_return"], yi + jitter, s=14, c=colours, alpha=0.7, lw=0)
     iqm_ = arms["final_return_iqm"]
     right.errorbar(iqm_, y, xerr=error_bars(iqm_, arms["final_return_iqm_ci_low"], arms["final_return_iqm_ci_high"]),
-                   fmt="D", color="black", capsize=3, label="IQM over seeds, bootstrap CI")
-    right.set_xlabel(f"final return (mean of the last {p.final_fraction:.0%} of episodes); "
-                     "points: seeds (red = collapsed)")
+                   fmt="D", color="black", capsize=3,
+                   label="IQM over seeds (mean of the middle half), bootstrap CI")
+    right.set_xlabel(f"final return (mean of the last {p.final_fraction:.0%} of episodes); seeds:\n"
+                     "red collapsed, blue survived, grey never learned", fontsize=9)
     right.legend(loc="best", fontsize=8)
     fig.suptitle(f"Ablations of one-step A2C on {p.env}")
     fig.tight_layout()

@@ -7,7 +7,7 @@ thin line per seed."""
 import pandas as pd
 from deterministic_io import log_to, save_and_close, setup_matplotlib
 from figure_style import variant_colours
-from robust_stats import trailing_mean
+from robust_stats import iqm_middle_count, trailing_mean
 
 
 def draw(ax, episodes, summary, x, variants, labels, colours):
@@ -19,7 +19,7 @@ def draw(ax, episodes, summary, x, variants, labels, colours):
         agg = summary[summary["variant"] == variant]
         n = int(agg["n_seeds"].iloc[0])
         ax.fill_between(agg[x], agg["iqm_ci_low"], agg["iqm_ci_high"], color=colour, alpha=0.25, lw=0)
-        ax.plot(agg[x], agg["iqm"], color=colour, lw=2, label=f"{labels[variant]} (IQM, n={n} seeds)")
+        ax.plot(agg[x], agg["iqm"], color=colour, lw=2, label=f"{labels[variant]} (IQM: mean of the middle {iqm_middle_count(n)} of {n} seeds)")
 
 
 def main(snakemake) -> None:

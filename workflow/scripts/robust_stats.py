@@ -1,4 +1,5 @@
-"""Statistics over seeds: interquartile mean, percentile bootstrap, Wilson interval.
+"""Statistics over seeds: interquartile mean, percentile bootstrap, Wilson interval,
+Holm adjustment (the standard ones from statsmodels).
 
 Used by the aggregation scripts and imported by the tests. No hyperparameter lives
 here: windows, resample counts and RNG seeds come from the config.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
 
 
 def iqm(values: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -58,29 +61,26 @@ def bootstrap_ci(
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion."""
+    """Wilson score interval for a binomial proportion (statsmodels)."""
     if n == 0:
         return (math.nan, math.nan)
-    z = _normal_quantile(0.5 + confidence / 2.0)
-    p = successes / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return (low, high)
+    low, high = proportion_confint(successes, n, alpha=1.0 - confidence, method="wilson")
+    return (float(low), float(high))
 
 
-def _normal_quantile(q: float) -> float:
-    """Inverse standard-normal CDF by bisection on math.erf (no scipy needed)."""
-    lo, hi = -10.0, 10.0
-    for _ in range(200):
-        mid = (lo + hi) / 2.0
-        if 0.5 * (1.0 + math.erf(mid / math.sqrt(2.0))) < q:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2.0
+def holm(p_values) -> np.ndarray:
+    """Holm-adjusted p-values (statsmodels); NaN entries (no test) stay NaN and do not count."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    tested = ~np.isnan(p)
+    if tested.any():
+        out[tested] = multipletests(p[tested], method="holm")[1]
+    return out
+
+
+def iqm_middle_count(n: int) -> int:
+    """How many of n values the IQM averages (n - 2 floor(n/4)): 6 of 10, 20 of 40."""
+    return n - 2 * int(0.25 * n)
 
 
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
