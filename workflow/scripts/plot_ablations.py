@@ -3,7 +3,8 @@ interval and the final-return IQM with its bootstrap CI over seeds (points = see
 
 import numpy as np
 import pandas as pd
-from deterministic_io import log_to, save_and_close, setup_matplotlib
+from deterministic_io import save_and_close
+from figure_style import start_figure
 
 
 def error_bars(centre, low, high):
@@ -12,12 +13,7 @@ def error_bars(centre, low, high):
 
 
 def main(snakemake) -> None:
-    log = log_to(snakemake.log[0])
-    setup_matplotlib()
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    p = snakemake.params
+    log, plt, sns, p = start_figure(snakemake)
     arms = pd.read_csv(snakemake.input.ablations)
     runs = pd.read_csv(snakemake.input.collapse)
     palette = sns.color_palette("colorblind")
