@@ -151,7 +151,7 @@ while IFS= read -r f; do
 done <"$WORK/csv_local.txt"
 ((differ == 0)) || fail "$differ of $n_csv CSVs differ between the local and the SLURM run"
 echo "OK: $n_csv CSVs byte-identical"
-# Figures are not asserted (not part of this contract); say how they compare.
+# Figures are not asserted (the byte-identity promise is for CSVs); say how they compare.
 same=0 total=0
 while IFS= read -r f; do
     total=$((total + 1)); cmp -s "$WORK/local/$f" "$WORK/slurm/$f" && same=$((same + 1))
