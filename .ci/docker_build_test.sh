@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Docker build test (issue 4): the Dockerfile is really built and run, offline.
+# Docker build test: the Dockerfile is really built and run, offline.
 #   1. installs docker.io and debootstrap from Debian if missing,
 #   2. starts a private dockerd by hand (overlay2, no iptables, no bridge, its own
 #      data root, exec root, socket and pidfile; legacy builder),
@@ -21,6 +21,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+ci_init docker-test
 CONFIG=.test/config/config.yaml
 IMAGE=a2c-repro:docker-test
 BASE=a2c-repro-base:bookworm
@@ -29,10 +32,6 @@ CACHE=${A2C_DOCKER_CACHE:-/var/cache/a2c-repro-docker}
 BASE_PACKAGES=python3,python3-venv,passwd
 CTR_UID=4321 # an arbitrary non-root uid, as `docker run --user "$(id -u):$(id -g)"` gives
 
-T_START=$SECONDS
-STEP=0
-step() { STEP=$((STEP + 1)); printf '\n=== [docker-test %d] %s (t=%ds)\n' "$STEP" "$*" $((SECONDS - T_START)); }
-fail() { printf '\n[docker-test] FAILED: %s\n' "$*" >&2; exit 1; }
 exec 3>&1 # timed reports here even when the command's output goes to a log file
 timed() { # timed LABEL CMD...: run CMD, print how long it took
     local label=$1 t0=$SECONDS rc=0
@@ -58,9 +57,7 @@ unmount_under() { # unmount whatever is still mounted below $1, deepest first
     done
 }
 
-finish() {
-    local rc=$?
-    set +e
+stop_dockerd() {
     if [[ -n $DOCKERD_PID ]] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
         echo "[docker-test] stopping dockerd (pid $DOCKERD_PID)"
         kill -TERM "$DOCKERD_PID"
@@ -72,17 +69,8 @@ finish() {
         wait "$DOCKERD_PID" 2>/dev/null
     fi
     unmount_under "$WORK"
-    if ((rc == 0)) && [[ -z ${KEEP_WORK:-} ]]; then
-        rm -rf "$WORK"
-        printf '\n[docker-test] PASSED in %ds\n' $((SECONDS - T_START))
-    else
-        echo "[docker-test] exit code $rc; logs kept in $WORK (dockerd: $WORK/dockerd.log)" >&2
-    fi
-    exit "$rc"
 }
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+ci_on_exit stop_dockerd "dockerd: $WORK/dockerd.log"
 
 # --------------------------------------------------------------------------
 step "docker.io and debootstrap from Debian"

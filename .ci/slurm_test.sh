@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live SLURM test of workflow/profiles/slurm (issue 6), no mock:
+# Live SLURM test of workflow/profiles/slurm, no mock:
 #   1. installs slurm-wlm slurmdbd munge mariadb-server from Debian if missing,
 #   2. starts a one-node SLURM with accounting on localhost (.ci/slurm/cluster.sh),
 #   3. runs the tiny pipeline (.test/config/config.yaml) once locally and once
@@ -16,32 +16,17 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 # shellcheck source=slurm/cluster.sh
 source "$HERE/slurm/cluster.sh"
+ci_init slurm-test
 
 CONFIG=.test/config/config.yaml
 RESULTS=.test/results
-T_START=$SECONDS
-STEP=0
-step() { STEP=$((STEP + 1)); printf '\n=== [slurm-test %d] %s (t=%ds)\n' "$STEP" "$*" $((SECONDS - T_START)); }
-fail() { printf '\n[slurm-test] FAILED: %s\n' "$*" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/a2c-slurm.XXXXXX)
-finish() {
-    local rc=$?
-    set +e
-    cluster_down
-    if ((rc == 0)); then
-        rm -rf "$WORK"
-        printf '\n[slurm-test] PASSED in %ds\n' $((SECONDS - T_START))
-    else
-        echo "[slurm-test] exit code $rc; logs kept in $WORK (cluster: $WORK/cluster/logs)" >&2
-    fi
-    exit "$rc"
-}
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+ci_on_exit cluster_down "cluster: $WORK/cluster/logs"
 
 # --------------------------------------------------------------------------
 step "SLURM, munge and MariaDB from Debian"
@@ -166,7 +151,7 @@ while IFS= read -r f; do
 done <"$WORK/csv_local.txt"
 ((differ == 0)) || fail "$differ of $n_csv CSVs differ between the local and the SLURM run"
 echo "OK: $n_csv CSVs byte-identical"
-# Figures are not asserted (not part of this issue's contract); say how they compare.
+# Figures are not asserted (the byte-identity promise is for CSVs); say how they compare.
 same=0 total=0
 while IFS= read -r f; do
     total=$((total + 1)); cmp -s "$WORK/local/$f" "$WORK/slurm/$f" && same=$((same + 1))

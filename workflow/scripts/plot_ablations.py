@@ -4,7 +4,8 @@ The IQM of n seeds averages the middle n - 2 floor(n/4) of them (6 of 10, 20 of 
 
 import numpy as np
 import pandas as pd
-from deterministic_io import log_to, save_and_close, setup_matplotlib
+from deterministic_io import save_and_close
+from figure_style import start_figure
 
 
 def error_bars(centre, low, high):
@@ -13,12 +14,7 @@ def error_bars(centre, low, high):
 
 
 def main(snakemake) -> None:
-    log = log_to(snakemake.log[0])
-    setup_matplotlib()
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    p = snakemake.params
+    log, plt, sns, p = start_figure(snakemake)
     arms = pd.read_csv(snakemake.input.ablations)
     runs = pd.read_csv(snakemake.input.collapse)
     palette = sns.color_palette("colorblind")

@@ -4,7 +4,8 @@ median over seeds with the interquartile range, and thin per-seed lines."""
 
 import numpy as np
 import pandas as pd
-from deterministic_io import log_to, save_and_close, setup_matplotlib
+from deterministic_io import save_and_close
+from figure_style import start_figure
 
 PANELS = [
     ("return", "training return"),
@@ -19,12 +20,7 @@ PANELS = [
 
 
 def main(snakemake) -> None:
-    log = log_to(snakemake.log[0])
-    setup_matplotlib()
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    p = snakemake.params
+    log, plt, sns, p = start_figure(snakemake)
     data = pd.read_csv(snakemake.input.aligned)
     data = data[data["relative_episode"].between(-p.span, p.span)]
     palette = sns.color_palette("colorblind")

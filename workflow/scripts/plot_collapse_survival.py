@@ -5,16 +5,12 @@ import math
 
 import pandas as pd
 from collapse_survival import km_fit, survival_data
-from deterministic_io import log_to, save_and_close, setup_matplotlib
+from deterministic_io import save_and_close
+from figure_style import start_figure
 
 
 def main(snakemake) -> None:
-    log = log_to(snakemake.log[0])
-    setup_matplotlib()
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    p = snakemake.params
+    log, plt, sns, p = start_figure(snakemake)
     collapse = pd.read_csv(snakemake.input.collapse)
     data = survival_data(collapse)
     never = collapse.groupby("arm")["never_learned"].sum()

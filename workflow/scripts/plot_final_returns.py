@@ -1,20 +1,14 @@
 """figures/final_returns.{png,svg}: per env, every seed's final return (mean of the
 last episodes, see final.csv) of each variant, as box plot plus points."""
 
-
 import numpy as np
 import pandas as pd
-from deterministic_io import log_to, save_and_close, setup_matplotlib
-from figure_style import variant_colours
+from deterministic_io import save_and_close
+from figure_style import start_figure, variant_colours
 
 
 def main(snakemake) -> None:
-    log = log_to(snakemake.log[0])
-    setup_matplotlib()
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    p = snakemake.params
+    log, plt, sns, p = start_figure(snakemake)
     final = pd.read_csv(snakemake.input.final)
     envs = [e for e in p.envs if e in set(final["env_id"])]
     variants = [v for v in p.variants if v in set(final["variant"])]

@@ -3,10 +3,9 @@ figures/learning_curves_<env>_env_steps.{png,svg} (x = environment steps):
 IQM over seeds of the smoothed training return with its bootstrap CI band, and one
 thin line per seed."""
 
-
 import pandas as pd
-from deterministic_io import log_to, save_and_close, setup_matplotlib
-from figure_style import variant_colours
+from deterministic_io import save_and_close
+from figure_style import start_figure, variant_colours
 from robust_stats import iqm_middle_count, trailing_mean
 
 
@@ -23,11 +22,7 @@ def draw(ax, episodes, summary, x, variants, labels, colours):
 
 
 def main(snakemake) -> None:
-    log = log_to(snakemake.log[0])
-    setup_matplotlib()
-    import matplotlib.pyplot as plt
-
-    p = snakemake.params
+    log, plt, _, p = start_figure(snakemake)
     env = p.env
     episodes = pd.read_csv(snakemake.input.episodes)
     episodes = episodes[episodes["env_id"] == env].copy()

@@ -2,22 +2,16 @@
 CartPole-v1 with its moving training return, its sampled evaluation returns, and the
 notebook's own printed evaluation run drawn on top."""
 
-
 import math
 
 import pandas as pd
-from deterministic_io import log_to, save_and_close, setup_matplotlib
-from figure_style import NOTEBOOK_COLOUR, variant_colours
+from deterministic_io import save_and_close
+from figure_style import NOTEBOOK_COLOUR, start_figure, variant_colours
 from robust_stats import trailing_mean
 
 
 def main(snakemake) -> None:
-    log = log_to(snakemake.log[0])
-    setup_matplotlib()
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    p = snakemake.params
+    log, plt, sns, p = start_figure(snakemake)
     episodes = pd.read_csv(snakemake.input.episodes)
     runs = episodes[(episodes["env_id"] == p.env) & (episodes["variant"] == p.variant)]
     seeds = sorted(runs["seed"].unique())
