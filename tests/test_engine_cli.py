@@ -39,6 +39,23 @@ def _with(args: list[str], **changes: str) -> list[str]:
         ({}, ["--set", "actor_hidden=128,zero"], "--set actor_hidden=128,zero"),
         ({"env": "NoSuchEnv-v0"}, [], "--env NoSuchEnv-v0"),
         ({"env": "Pendulum-v1"}, [], "not Discrete"),
+        # non-finite numbers never reach a run
+        ({}, ["--set", "critic_lr=inf"], "--set critic_lr=inf: expected a finite number"),
+        ({}, ["--set", "entropy_coef=nan"], "--set entropy_coef=nan: expected a finite number"),
+        ({}, ["--set", "max_grad_norm=nan"], "--set max_grad_norm=nan: expected a finite"),
+        ({}, ["--set", "gamma=nan"], "--set gamma=nan: expected a finite number"),
+        ({}, ["--set", "adam_eps=-inf"], "--set adam_eps=-inf: expected a finite number"),
+        ({}, ["--checkpoint-every", "nan"], "--checkpoint-every nan: expected a finite"),
+        ({}, ["--checkpoint-every", "inf"], "--checkpoint-every inf: expected a finite"),
+        # seeds: the right reason, and a bound checked before anything is built
+        ({"seeds": "5-2"}, [], "range 5-2 is empty (start > end)"),
+        ({"seeds": "0-9999999"}, [], "--seeds 0-9999999: more than 100000 seeds"),
+        ({"seeds": "-1"}, [], "--seeds -1: malformed part"),
+        ({"episodes": "99999999999"}, [], "--episodes 99999999999: expected an integer in"),
+        # absurd network sizes: one line, no OverflowError or MemoryError
+        ({}, ["--set", "actor_hidden=99999999999999999999"], "is outside 1..65536"),
+        ({}, ["--set", "critic_hidden=60000,60000"], "at most 50,000,000 parameters"),
+        ({}, ["--set", "eval_interval=2.5"], "--set eval_interval=2.5: expected an integer"),
     ],
 )  # fmt: skip
 def test_bad_arguments_exit_2_with_one_line_and_write_nothing(
@@ -58,6 +75,43 @@ def test_argparse_errors_also_exit_2(tmp_path, capsys):
               "--episodes", "many", "--out", str(tmp_path)])  # fmt: skip
     assert exc.value.code == 2
     assert "--episodes" in capsys.readouterr().err
+
+
+def test_empty_out_is_an_error_not_the_current_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(GOOD + ["--out", ""])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == "a2c-repro: error: --out '': expected a directory path"
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_full_disk_gives_one_line_naming_the_path_and_leaves_no_temp_file(
+    tmp_path, capsys, monkeypatch
+):
+    """ENOSPC while writing a CSV (simulated: the write raises it): exit 1, one line naming
+    the file, no partial CSV and no temp file left."""
+    import errno
+    import importlib
+
+    train_mod = importlib.import_module("a2c_repro.train")
+
+    real_open = open
+
+    def full_disk_open(path, mode="r", *args, **kwargs):
+        fh = real_open(path, mode, *args, **kwargs)
+        if "w" in mode and str(path).endswith(".tmp") and "seed1.csv" in str(path):
+            fh.close()
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return fh
+
+    monkeypatch.setattr(train_mod, "open", full_disk_open, raising=False)
+    code = main(GOOD + ["--out", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    run_dir = tmp_path / "CartPole-v1" / "one_step"
+    assert code == 1
+    assert err[-1] == f"a2c-repro: error: cannot write {run_dir / 'seed1.csv'}: No space left on device"
+    assert not (run_dir / "seed1.csv").exists()
+    assert not list(run_dir.glob(".*.tmp"))
 
 
 def test_unwritable_out_is_rejected_before_training(tmp_path, capsys):

@@ -78,6 +78,38 @@ BAD = {
         lambda c: set_path(c, ["ablations", "arms", "entropy_01", "set"], {"entropy": 0.1}),
         "ablations.arms.entropy_01.set",
     ),
+    "non-finite learning rate": (
+        lambda c: set_path(c, ["variants", "one_step", "hyperparameters", "actor_lr"], float("nan")),
+        "variants.one_step.hyperparameters: actor_lr=nan: expected a finite number",
+    ),
+    "infinite critic learning rate": (
+        lambda c: set_path(c, ["variants", "one_step", "hyperparameters", "critic_lr"], float("inf")),
+        "variants.one_step.hyperparameters: critic_lr=inf: expected a finite number",
+    ),
+    "non-finite entropy coefficient in an arm": (
+        lambda c: set_path(c, ["ablations", "arms", "entropy_01", "set"],
+                           {"entropy_coef": float("nan")}),
+        "ablations.arms.entropy_01.set: entropy_coef=nan: expected a finite number",
+    ),
+    "hyperparameters left to engine defaults": (
+        lambda c: set_path(c, ["variants", "one_step", "hyperparameters"], {}),
+        "variants.one_step.hyperparameters: missing",
+    ),
+    "hyperparameter the engine does not read": (
+        lambda c: c["variants"]["one_step"]["hyperparameters"].update({"n_envs": 4}),
+        "variants.one_step.hyperparameters: n_envs not read by engine 'one_step'",
+    ),
+    "env with continuous actions": (
+        lambda c: c["experiment"]["envs"].update(
+            {"Pendulum-v1": {"episodes": 5, "seeds_per_job": 1}}
+        ),
+        "experiment.envs.Pendulum-v1: action space Box",
+    ),
+    "huge hidden layer": (
+        lambda c: set_path(c, ["variants", "one_step", "hyperparameters", "actor_hidden"],
+                           [99999999999999999999]),
+        "variants.one_step.hyperparameters: actor_hidden",
+    ),
     "notebook reference of unequal lengths": (
         lambda c: c["collapse_figure"]["notebook_eval"]["returns"].pop(),
         "collapse_figure.notebook_eval",
@@ -101,7 +133,19 @@ def test_bad_config_is_rejected_naming_the_key(workdir, tmp_path, case):
     out = run.stdout + run.stderr
     assert run.returncode != 0
     assert "Invalid config" in out and key in out, out[-2000:]
+    assert "Traceback" not in out
     assert not results.exists() and not figures.exists()
+
+
+def test_notebook_variants_list_the_engine_defaults():
+    """Each hyperparameter is stated once: the config's notebook variants are exactly the
+    engine's defaults (`a2c-repro defaults`), so neither can drift from the other."""
+    from a2c_repro.config import default_config, keys_of
+
+    for name in ("one_step", "episodic", "n_step"):
+        variant = DEFAULT["variants"][name]
+        defaults = default_config(variant["engine"]).as_dict()
+        assert variant["hyperparameters"] == {k: defaults[k] for k in keys_of(variant["engine"])}
 
 
 def test_default_config_plans_the_full_experiment(workdir):
