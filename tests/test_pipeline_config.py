@@ -29,6 +29,13 @@ def _typo_top_level(cfg):
     cfg["result_dir"] = cfg.pop("results_dir")
 
 
+def _add_env(env_id):
+    def add(cfg):
+        cfg["experiment"]["envs"][env_id] = {"episodes": 5, "seeds_per_job": 1}
+
+    return add
+
+
 def _unknown_hyperparameter(cfg):
     cfg["variants"]["one_step"]["hyperparameters"]["actor_lrr"] = 0.001
 
@@ -56,12 +63,7 @@ BAD = {
         lambda c: set_path(c, ["experiment", "variants"], ["one_step", "reinforce"]),
         "experiment.variants[1]",
     ),
-    "env that Gymnasium does not know": (
-        lambda c: c["experiment"]["envs"].update(
-            {"CartPole-v9": {"episodes": 5, "seeds_per_job": 1}}
-        ),
-        "CartPole-v9",
-    ),
+    "env that Gymnasium does not know": (_add_env("CartPole-v9"), "CartPole-v9"),
     "confidence level above 1": (
         lambda c: set_path(c, ["analysis", "bootstrap", "confidence"], 1.5),
         "analysis.bootstrap.confidence",
@@ -100,9 +102,7 @@ BAD = {
         "variants.one_step.hyperparameters: n_envs not read by engine 'one_step'",
     ),
     "env with continuous actions": (
-        lambda c: c["experiment"]["envs"].update(
-            {"Pendulum-v1": {"episodes": 5, "seeds_per_job": 1}}
-        ),
+        _add_env("Pendulum-v1"),
         "experiment.envs.Pendulum-v1: action space Box",
     ),
     "huge hidden layer": (

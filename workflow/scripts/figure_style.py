@@ -17,6 +17,19 @@ def start_figure(snakemake):
     return log, plt, sns, snakemake.params
 
 
+def finish_figure(fig, axes, title: str, ncol: int, snakemake, log, bottom: float) -> None:
+    """The shared ending of a multi-panel figure: one legend (from the first panel) under the
+    panels, the title, the layout, and the byte-reproducible save of every output."""
+    from deterministic_io import save_and_close
+
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False,
+               bbox_to_anchor=(0.5, -bottom / 2 - 0.005))  # fmt: skip
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    save_and_close(fig, list(snakemake.output), log)
+
+
 def variant_colours(variants: list[str]) -> dict[str, tuple]:
     import seaborn as sns
 

@@ -4,8 +4,7 @@ median over seeds with the interquartile range, and thin per-seed lines."""
 
 import numpy as np
 import pandas as pd
-from deterministic_io import save_and_close
-from figure_style import start_figure
+from figure_style import finish_figure, start_figure
 
 PANELS = [
     ("return", "training return"),
@@ -44,11 +43,10 @@ def main(snakemake) -> None:
             ax.set_yscale("log")
     for ax in axes[-1]:
         ax.set_xlabel("episodes relative to onset / peak")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.03))
-    fig.suptitle(f"{p.label} on {p.env}: diagnostics around the collapse (band: interquartile range over seeds)")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    save_and_close(fig, list(snakemake.output), log)
+    finish_figure(
+        fig, axes, f"{p.label} on {p.env}: diagnostics around the collapse "
+        "(band: interquartile range over seeds)", 2, snakemake, log, bottom=0.04,
+    )  # fmt: skip
 
 
 if __name__ == "__main__" and "snakemake" in globals():

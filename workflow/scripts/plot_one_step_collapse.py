@@ -5,8 +5,7 @@ notebook's own printed evaluation run drawn on top."""
 import math
 
 import pandas as pd
-from deterministic_io import save_and_close
-from figure_style import NOTEBOOK_COLOUR, start_figure, variant_colours
+from figure_style import NOTEBOOK_COLOUR, finish_figure, start_figure, variant_colours
 from robust_stats import trailing_mean
 
 
@@ -37,11 +36,10 @@ def main(snakemake) -> None:
         ax.set_xlabel("episode")
     for ax in axes[:, 0]:
         ax.set_ylabel("return")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.02))
-    fig.suptitle(f"{p.label} on {p.env}: every seed (n={len(seeds)}) against the notebook's run")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    save_and_close(fig, list(snakemake.output), log)
+    finish_figure(
+        fig, axes, f"{p.label} on {p.env}: every seed (n={len(seeds)}) against the notebook's run",
+        3, snakemake, log, bottom=0.05,
+    )  # fmt: skip
 
 
 if __name__ == "__main__" and "snakemake" in globals():
