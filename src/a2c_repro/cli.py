@@ -78,15 +78,11 @@ def _build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("defaults", help="print a variant's default (notebook) hyperparameters")
     d.add_argument("--variant", required=True, help=f"one of {', '.join(VARIANTS)}")
 
-    b = sub.add_parser("bench", help="engine vs notebook-style speed (agent-steps/s)")
-    b.add_argument("--seeds", type=int, default=10)
-    b.add_argument("--episodes", type=int, default=200)
-    b.add_argument(
-        "--baseline-episodes",
-        type=int,
-        default=None,
-        help="episodes per seed for the notebook-style baseline (default: --episodes)",
+    b = sub.add_parser(
+        "bench", help="engine vs the notebooks' code, same runs on both sides (agent-steps/CPU-s)"
     )
+    b.add_argument("--seeds", type=int, default=10)
+    b.add_argument("--episodes", type=int, default=100, help="episodes per seed, both sides")
     b.add_argument("--only", choices=("one_step", "episodic"), default=None)
     return ap
 
@@ -100,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "bench":
             from .bench import run_bench
 
-            return run_bench(args.seeds, args.episodes, args.baseline_episodes, args.only)
+            return run_bench(args.seeds, args.episodes, args.only)
         cfg = apply_overrides(default_config(args.variant), args.set)
         seeds = parse_seeds(args.seeds)
         if not 0 < args.episodes <= MAX_EPISODES:

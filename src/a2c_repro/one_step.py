@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .agent import categorical, policy_logit_grad, sample_actions
+from . import batched_mlp as mlp
 from .seed_run import STATS
 from .train import GroupTrainer
 
@@ -34,22 +34,106 @@ def done_mask(terminated: np.ndarray, truncated: np.ndarray, bootstrap_on_trunca
     return terminated if bootstrap_on_truncation else (terminated | truncated)
 
 
-def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, cfg):
-    """One one-step A2C update of every seed in ``agent`` from its transition (s, a, r, s′).
+@mlp._jit
+def _update_rows(
+    Pa, Ga, Ma, Va, lay_a, acol_a, Pc, Gc, Mc, Vc, lay_c, acol_c, Aa, obs, next_obs, rew,
+    masked, actions, steps, lr_a, lr_c, beta1, beta2, eps, max_norm, entropy_coef, gamma,
+    raw, ep_len, counts, ep_ret,
+):  # fmt: skip
+    """One one-step A2C update of every row, in one compiled call: the critic on s and s′,
+    π from the actor's output in ``Aa`` (the activations that chose ``actions``), the
+    gradients, both Adam steps; then the step's raw values into ``raw[r, ep_len[r]]`` and the
+    episode counters. Each float32 expression is the numpy one it replaces, in its order."""
+    S = Pa.shape[0]
+    n_act = Aa.shape[2] - acol_a[acol_a.shape[0] - 1]
+    oa = acol_a[acol_a.shape[0] - 1]
+    oc = acol_c[acol_c.shape[0] - 1]
+    Ac = np.empty((S, 1, oc + lay_c[lay_c.shape[0] - 1, 3]), np.float32)
+    An = np.empty_like(Ac)
+    mlp.forward_rows(Pc, lay_c, acol_c, obs, Ac)  # V(s), with the cache for the backward pass
+    mlp.forward_rows(Pc, lay_c, acol_c, next_obs, An)  # V(s′), no gradient
+    z = np.empty((1, n_act), np.float32)
+    logp, p = np.empty((1, n_act), np.float32), np.empty((1, n_act), np.float32)
+    ent = np.empty(1, np.float32)
+    Da = np.empty_like(Aa)
+    Dc = np.empty_like(Ac)
+    g32 = np.float32(gamma)
+    c32 = np.float32(entropy_coef)
+    one = np.float32(1.0)
+    for r in range(S):
+        for j in range(n_act):
+            z[0, j] = Aa[r, 0, oa + j]
+        mlp.categorical_rows(z, logp, p, ent)
+        a = actions[r]
+        v_s = Ac[r, 0, oc]
+        target = rew[r] + (one - masked[r]) * g32 * An[r, 0, oc]
+        adv = target - v_s  # V(s) detached: A only weights log π
+        pmax = p[0, 0]
+        for j in range(n_act):
+            pj = p[0, j]
+            gj = (pj - one if j == a else pj - np.float32(0.0)) * adv
+            if entropy_coef != 0.0:
+                gj = gj + (pj * (logp[0, j] + ent[0])) * c32
+            Da[r, 0, oa + j] = gj
+            if not np.isnan(pmax) and (np.isnan(pj) or pj > pmax):  # numpy's max
+                pmax = pj
+        Dc[r, 0, oc] = np.float32(2.0) * (v_s - target)  # ∂(V(s) − target)²/∂V(s)
+        t = ep_len[r]
+        raw[r, t, 0] = logp[0, a]
+        raw[r, t, 1] = adv
+        raw[r, t, 2] = v_s
+        raw[r, t, 3] = target
+        raw[r, t, 4] = ent[0]
+        raw[r, t, 5] = pmax
+        ep_len[r] = t + 1
+        counts[r, a] += 1
+        ep_ret[r] += np.float64(rew[r])  # float64 sum like the notebook's Python float
+    mlp.backward_rows(Pa, lay_a, acol_a, Aa, Da, Ga)
+    mlp.backward_rows(Pc, lay_c, acol_c, Ac, Dc, Gc)
+    rows = np.arange(S)
+    norms_a, norms_c = np.empty(S), np.empty(S)
+    for r in range(S):
+        steps[r] += 1.0
+    mlp.clip_adam_rows(Pa, Ga, Ma, Va, rows, steps, np.full(S, lr_a), beta1, beta2, eps,
+                       max_norm, norms_a)  # fmt: skip
+    mlp.clip_adam_rows(Pc, Gc, Mc, Vc, rows, steps, np.full(S, lr_c), beta1, beta2, eps,
+                       max_norm, norms_c)  # fmt: skip
+    for r in range(S):
+        t = ep_len[r] - 1
+        raw[r, t, 6] = np.float32(norms_a[r])
+        raw[r, t, 7] = np.float32(norms_c[r])
 
-    ``cache``, V(s) ``v_s`` (S,) and ``logp``/``p`` (S, A), ``ent`` (S,) come from the forward
-    pass on s that chose ``actions`` (S,). Returns the per-seed raw quantities (S, len(RAW))
-    that ``episode_stats`` turns into the episode's log columns."""
-    v_next = agent.values(next_obs[:, None])[:, 0]  # V(s′), no gradient
-    target = one_step_targets(rewards, v_next, masked.astype(np.float32), cfg.gamma)
-    adv = target - v_s  # V(s) detached: A only weights log π
-    rows = np.arange(len(actions))
-    logp_a = logp[rows, actions]
-    d_logits = policy_logit_grad(logp, p, ent, actions, adv, cfg.entropy_coef)
-    d_v = 2.0 * (v_s - target)  # ∂(V(s) − target)²/∂V(s)
-    a_norm, c_norm = agent.apply_gradients(agent.backward(cache, d_logits[:, None], d_v[:, None]))
-    pmax = p.max(-1)
-    return np.stack([logp_a, adv, v_s, target, ent, pmax, a_norm, c_norm], axis=1)
+
+def update_rows(agent, Aa, actions, rewards, next_obs, masked, raw, ep_len, counts, ep_ret):
+    """``_update_rows`` on every seed of ``agent``; ``Aa`` (S, 1, width) are the actor's
+    activations on s from ``act_rows`` (s is in their first n_obs columns)."""
+    cfg = agent.cfg
+    act, cri = agent.actor, agent.critic
+    n_obs = act.layout.sizes[0]
+    _update_rows(
+        act.P, act.G, act.M, act.V, act.layout.lay, act.layout.acol,
+        cri.P, cri.G, cri.M, cri.V, cri.layout.lay, cri.layout.acol,
+        Aa, np.ascontiguousarray(Aa[:, :, :n_obs]), next_obs, rewards, masked, actions,
+        agent.steps, cfg.actor_lr, cfg.critic_lr, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps,
+        cfg.max_grad_norm, cfg.entropy_coef, cfg.gamma, raw, ep_len, counts, ep_ret,
+    )  # fmt: skip
+
+
+def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, cfg):
+    """One one-step A2C update of every seed in ``agent`` from its transition (s, a, r, s′)
+    (``cache`` from ``agent.forward`` on s, whose actor pass chose ``actions``); returns the
+    per-seed raw quantities (S, len(RAW)) that ``episode_stats`` turns into log columns.
+    The training loop calls ``update_rows`` directly; this is the same kernel."""
+    _, Aa, _ = cache
+    S = len(actions)
+    raw = np.zeros((S, 1, len(RAW)), np.float32)
+    update_rows(
+        agent, np.ascontiguousarray(Aa, np.float32), np.asarray(actions, np.int64),
+        np.asarray(rewards, np.float32), np.ascontiguousarray(next_obs, np.float32)[:, None],
+        np.asarray(masked, np.float32), raw, np.zeros(S, np.int64),
+        np.zeros((S, agent.n_actions), np.int64), np.zeros(S),
+    )  # fmt: skip
+    return raw[:, 0]
 
 
 RAW = ("logp_a", "adv", "v_s", "target", "entropy", "pmax", "actor_grad_norm", "critic_grad_norm")
@@ -70,22 +154,26 @@ def episode_stats(raw: np.ndarray) -> dict[str, float]:
 
 
 def run(tr: GroupTrainer) -> None:
+    # Per lockstep: one compiled call to act (actor forward, π, sample), the envs' steps in
+    # Python, one compiled call for the update and the step's log values.
     cfg = tr.cfg
     n_act = tr.n_actions
-    obs = np.stack([r.reset() for r in tr.runs])
+    obs = np.stack([r.reset() for r in tr.runs]).astype(np.float32)
     S = len(tr.runs)
     cap = tr.step_limit or 1024
     raw = np.zeros((S, cap, len(RAW)), np.float32)  # this episode's per-step raw values
     counts = np.zeros((S, n_act), dtype=np.int64)  # actions taken this episode
     ep_ret = np.zeros(S)
     ep_len = np.zeros(S, dtype=np.int64)
-    rows = np.arange(S)
+    lay = tr.agent.actor.layout
+    grow = not tr.step_limit
     while tr.runs:
         S = len(tr.runs)
-        logits, v_s, cache = tr.agent.forward(obs[:, None])  # s: (S,1,·)
-        logp, p, ent = categorical(logits[:, 0])
+        agent = tr.agent
         u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
-        actions = sample_actions(p, u)
+        Aa = np.empty((S, 1, lay.width), np.float32)
+        actions = np.empty(S, np.int64)
+        mlp.act_rows(agent.actor.P, lay.lay, lay.acol, obs[:, None], u, Aa, actions)
         acts = actions.tolist()
 
         next_obs = np.empty_like(obs)
@@ -94,20 +182,15 @@ def run(tr: GroupTrainer) -> None:
         trunc = np.zeros(S, dtype=bool)
         for i, run in enumerate(tr.runs):
             next_obs[i], rew[i], term[i], trunc[i], _ = run.steppers[0].step(acts[i])
-        ep_ret += rew.astype(np.float64)  # float64 sum like the notebook's Python float
-        counts[rows, actions] += 1
         tr.total_steps += S
-        ended = term | trunc
-        masked = done_mask(term, trunc, cfg.bootstrap_on_truncation)
-        step_raw = update(
-            tr.agent, cache, v_s[:, 0], logp, p, ent, actions, rew, next_obs, masked, cfg
-        )
-        if int(ep_len.max()) >= raw.shape[1]:  # no step limit: grow the episode buffer
+        masked = done_mask(term, trunc, cfg.bootstrap_on_truncation).astype(np.float32)
+        if grow and int(ep_len.max()) >= raw.shape[1]:  # no step limit: grow the buffer
             raw = np.concatenate([raw, np.zeros_like(raw)], axis=1)
-        raw[rows, ep_len] = step_raw
-        ep_len += 1
+        update_rows(agent, Aa, actions, rew, next_obs[:, None], masked, raw, ep_len, counts,
+                    ep_ret)  # fmt: skip
 
         obs = next_obs
+        ended = term | trunc
         if ended.any():
             done_rows = []
             for i in np.flatnonzero(ended):
@@ -125,5 +208,4 @@ def run(tr: GroupTrainer) -> None:
                 keep = tr.drop(done_rows)
                 obs, raw, counts = obs[keep], raw[keep], counts[keep]
                 ep_ret, ep_len = ep_ret[keep], ep_len[keep]
-                rows = np.arange(len(keep))
             tr.maybe_checkpoint()
