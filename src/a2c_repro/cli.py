@@ -59,6 +59,14 @@ def _build_parser() -> argparse.ArgumentParser:
         help="checkpoint interval for resume after a crash (default 60; <0 = never)",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    t.add_argument(
+        "--engine",
+        choices=("fast", "notebook"),
+        default="fast",
+        help="fast (default) or notebook: the notebooks' own PyTorch code, one seed after "
+        "another (slow; its bits depend on the CPU; only gamma and, one_step, max_grad_norm "
+        "may be --set)",
+    )
 
     d = sub.add_parser("defaults", help="print a variant's default (notebook) hyperparameters")
     d.add_argument("--variant", required=True, help=f"one of {', '.join(VARIANTS)}")
@@ -86,7 +94,12 @@ def main(argv: list[str] | None = None) -> int:
             from .bench import run_bench
 
             return run_bench(args.seeds, args.episodes, args.baseline_episodes, args.only)
-        cfg = apply_overrides(default_config(args.variant), args.set)
+        if args.engine == "notebook":
+            from .notebook_engine import notebook_config
+
+            cfg = notebook_config(args.variant, args.set)
+        else:
+            cfg = apply_overrides(default_config(args.variant), args.set)
         seeds = parse_seeds(args.seeds)
         if args.episodes <= 0:
             raise ConfigError(f"--episodes {args.episodes}: expected an integer > 0")
@@ -94,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
 
         env_dims(args.env)  # validates the env id before anything is written
         out = _check_out_dir(args.out)
+        if args.engine == "notebook":
+            from .notebook_engine import train_notebook
+
+            paths = train_notebook(
+                args.variant, args.env, seeds, args.episodes, cfg, out,
+                progress=not args.no_progress,
+            )  # fmt: skip
+            print(f"wrote {len(paths)} CSV file(s) under {paths[0].parent}", file=sys.stderr)
+            return 0
         from .train import train
 
         paths = train(
