@@ -21,6 +21,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/collapse_study.smk"
+include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/provenance.smk"
 
 

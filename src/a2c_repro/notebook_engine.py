@@ -24,9 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from . import reference
 from .config import A2CConfig, ConfigError, apply_overrides, default_config
 from .seed_run import COLUMNS
 from .train import atomic_write_text, run_dir, seeds_spec
@@ -82,6 +80,8 @@ def notebook_seeds(seed: int) -> tuple[int, int, int]:
 
 def episodes_of(variant: str, env_id: str, episodes: int, cfg: A2CConfig, seeds: tuple):
     """The notebook loop's per-episode records for one seed's (torch, env, eval env) seeds."""
+    from . import reference  # imports torch: not needed to check a config
+
     torch_seed, env_seed, eval_seed = seeds
     if variant == "one_step":
         return reference.one_step_notebook_episodes(
@@ -128,6 +128,8 @@ def train_notebook(
         raise ConfigError("--seeds: expected at least one seed")
     if episodes <= 0:
         raise ConfigError(f"--episodes {episodes}: expected an integer > 0")
+    import torch
+
     torch.set_num_threads(1)
     d = run_dir(Path(out_dir), env_id, variant)
     d.mkdir(parents=True, exist_ok=True)
