@@ -65,7 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default="fast",
         help="fast (default) or notebook: the notebooks' own PyTorch code, one seed after "
         "another (slow; its bits depend on the CPU; only gamma and, one_step, max_grad_norm "
-        "may be --set)",
+        "may be --set; each seed's CSV is written when it finishes, no mid-seed checkpoints)",
     )
 
     d = sub.add_parser("defaults", help="print a variant's default (notebook) hyperparameters")
