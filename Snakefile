@@ -21,6 +21,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/collapse_study.smk"
+include: "workflow/rules/fidelity.smk"
 include: "workflow/rules/provenance.smk"
 
 
@@ -54,3 +55,4 @@ rule all:
         # makes a deleted CSV, or a record whose run key changed, rerun its training job
         # (and, through it, everything downstream).
         TRAIN_OUTPUTS,
+        FIDELITY_TRAIN_OUTPUTS,

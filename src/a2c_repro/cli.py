@@ -74,6 +74,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "default OUT/<env>/<variant>/timings/seeds-<seeds>.json",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    t.add_argument(
+        "--engine",
+        choices=("fast", "notebook"),
+        default="fast",
+        help="fast (default) or notebook: the notebooks' own PyTorch code, one seed after "
+        "another (slow; its bits depend on the CPU; only gamma and, one_step, max_grad_norm "
+        "may be --set; each seed's CSV is written when it finishes, no mid-seed checkpoints)",
+    )
 
     d = sub.add_parser("defaults", help="print a variant's default (notebook) hyperparameters")
     d.add_argument("--variant", required=True, help=f"one of {', '.join(VARIANTS)}")
@@ -97,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
             from .bench import run_bench
 
             return run_bench(args.seeds, args.episodes, args.only)
-        cfg = apply_overrides(default_config(args.variant), args.set)
+        if args.engine == "notebook":
+            from .notebook_engine import notebook_config
+
+            cfg = notebook_config(args.variant, args.set)
+        else:
+            cfg = apply_overrides(default_config(args.variant), args.set)
         seeds = parse_seeds(args.seeds)
         if not 0 < args.episodes <= MAX_EPISODES:
             raise ConfigError(f"--episodes {args.episodes}: expected an integer in 1..{MAX_EPISODES}")
@@ -111,6 +124,15 @@ def main(argv: list[str] | None = None) -> int:
 
         env_dims(args.env)  # validates the env id before anything is written
         out = _check_out_dir(args.out)
+        if args.engine == "notebook":
+            from .notebook_engine import train_notebook
+
+            paths = train_notebook(
+                args.variant, args.env, seeds, args.episodes, cfg, out,
+                progress=not args.no_progress, record=args.record,
+            )  # fmt: skip
+            print(f"wrote {len(paths)} CSV file(s) under {paths[0].parent}", file=sys.stderr)
+            return 0
         from .train import train
 
         paths = train(

@@ -5,15 +5,37 @@ The classes below are the notebooks' ``Actor``/``Critic``/``A2C`` (one-step) and
 no TensorBoard writer, no render window, ``utils.init_weights`` replaced by PyTorch's default
 init (it is unpublished), and the device fixed to the CPU. Their arithmetic is untouched,
 including the episodic notebook's (T, T) broadcast in its actor loss.
+
+The training loops are generators that yield one ``NotebookEpisode`` per training episode:
+the bookkeeping they add (return, length, action counts, the losses ``train`` already
+returns, the evaluation episode's return) only reads values the notebooks compute, so the
+arithmetic and the order of random draws are the notebooks'. ``notebook_engine`` writes
+these records as the pipeline's per-episode CSVs.
 """
 
 from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import gymnasium as gym
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
 from torch.distributions import Categorical
+
+
+@dataclass(frozen=True)
+class NotebookEpisode:
+    """What one training episode of a notebook's loop produced."""
+
+    ret: float  # sum of the rewards (a Python float, as the notebooks would sum them)
+    length: int
+    actor_loss: float  # one_step: mean over the episode's updates; episodic: its one update
+    critic_loss: float
+    majority_action_frac: float  # share of the episode's actions that are its most frequent
+    eval_return: float | None  # the one-step notebook's evaluation episode after this one
 
 
 # ---------------------------------------------------------------- one_step_a2c_cartpole ----
@@ -86,35 +108,52 @@ class OneStepA2C:
         return actor_loss.item(), critic_loss.item()
 
 
-def run_one_step_notebook(env_id: str, episodes: int, seed: int) -> int:
-    """The one-step notebook's training loop (with its evaluation every 50 episodes).
-    Returns the number of training agent-steps."""
-    torch.manual_seed(seed)
+def one_step_notebook_episodes(
+    env_id: str, episodes: int, torch_seed: int, env_seed: int, eval_env_seed: int,
+    gamma: float = 0.99, max_grad_norm: float = 0.0,
+) -> Iterator[NotebookEpisode]:  # fmt: skip
+    """The one-step notebook's training loop (with its evaluation every 50 episodes)."""
+    torch.manual_seed(torch_seed)
     env, inference_env = gym.make(env_id), gym.make(env_id)
-    env.reset(seed=seed)
-    inference_env.reset(seed=seed + 1)
-    agent = OneStepA2C(env.observation_space.shape[0], env.action_space.n)
-    steps = 0
+    env.reset(seed=env_seed)
+    inference_env.reset(seed=eval_env_seed)
+    agent = OneStepA2C(env.observation_space.shape[0], env.action_space.n, gamma, max_grad_norm)
     for episode in range(episodes):
         obs, _ = env.reset()
         terminated = False
+        ret, length, counts, a_loss, c_loss = 0.0, 0, Counter(), 0.0, 0.0
         while not terminated:
             action, log_pi = agent.select_action(torch.from_numpy(obs))
             next_obs, reward, terminated, truncated, _ = env.step(action.numpy())
             terminated = terminated | truncated
-            agent.train(torch.from_numpy(obs), torch.from_numpy(next_obs), torch.tensor(reward),
-                        torch.tensor(terminated, dtype=torch.float32), log_pi)  # fmt: skip
+            losses = agent.train(torch.from_numpy(obs), torch.from_numpy(next_obs),
+                                 torch.tensor(reward),
+                                 torch.tensor(terminated, dtype=torch.float32), log_pi)  # fmt: skip
             obs = next_obs
-            steps += 1
+            ret, length = ret + float(reward), length + 1
+            counts[int(action)] += 1
+            a_loss, c_loss = a_loss + losses[0], c_loss + losses[1]
+        eval_return = None
         if episode % 50 == 0:
             obs, _ = inference_env.reset()
             terminated = False
+            eval_return = 0.0
             while not terminated:
                 with torch.no_grad():
                     action, _ = agent.select_action(torch.from_numpy(obs))
                 obs, reward, terminated, truncated, _ = inference_env.step(action.numpy())
                 terminated = terminated | truncated
-    return steps
+                eval_return += float(reward)
+        yield NotebookEpisode(ret, length, a_loss / length, c_loss / length,
+                              max(counts.values()) / length, eval_return)  # fmt: skip
+    env.close()
+    inference_env.close()
+
+
+def run_one_step_notebook(env_id: str, episodes: int, seed: int) -> int:
+    """The one-step notebook's run (torch and env seeded with ``seed``, its evaluation env
+    with ``seed + 1``). Returns the number of training agent-steps."""
+    return sum(e.length for e in one_step_notebook_episodes(env_id, episodes, seed, seed, seed + 1))
 
 
 # ------------------------------------------------------------- episodic_a2c_lunarlander ----
@@ -191,22 +230,33 @@ class ActorCritic(nn.Module):
         return actor_loss.item(), critic_loss.item()
 
 
-def run_episodic_notebook(env_id: str, episodes: int, seed: int) -> int:
-    """The episodic notebook's ``run_episode`` loop. Returns training agent-steps."""
-    torch.manual_seed(seed)
+def episodic_notebook_episodes(
+    env_id: str, episodes: int, torch_seed: int, env_seed: int, gamma: float = GAMA
+) -> Iterator[NotebookEpisode]:
+    """The episodic notebook's ``run_episode`` loop (it runs no evaluation episodes)."""
+    torch.manual_seed(torch_seed)
     env = gym.make(env_id)
-    env.reset(seed=seed)
-    agent = ActorCritic(env.observation_space.shape[0], env.action_space.n)
-    steps = 0
+    env.reset(seed=env_seed)
+    agent = ActorCritic(env.observation_space.shape[0], env.action_space.n, gamma)
     for _ in range(episodes):
         state, _ = env.reset()
+        ret, counts = 0.0, Counter()
         while True:
             a, v, log_prob = agent(torch.from_numpy(state))
             next_s, r, terminated, truncated, _ = env.step(a)
             agent.store(r, v, log_prob)
-            steps += 1
             state = next_s
+            ret += float(r)
+            counts[a] += 1
             if terminated or truncated:
-                agent.train_episode()
+                length = len(agent.rs)
+                a_loss, c_loss = agent.train_episode()
                 break
-    return steps
+        yield NotebookEpisode(ret, length, a_loss, c_loss, max(counts.values()) / length, None)
+    env.close()
+
+
+def run_episodic_notebook(env_id: str, episodes: int, seed: int) -> int:
+    """The episodic notebook's run (torch and env seeded with ``seed``).
+    Returns the number of training agent-steps."""
+    return sum(e.length for e in episodic_notebook_episodes(env_id, episodes, seed, seed))

@@ -336,6 +336,7 @@ def training_jobs(
     seeds,
     per_job,
     resources,
+    implementation="fast",
 ):
     """One training job per seed group; each trains its seeds in one engine process.
 
@@ -349,8 +350,9 @@ def training_jobs(
     for first, last in seed_groups(seeds, per_job):
         spec = str(first) if first == last else f"{first}-{last}"
         out = run_dir(experiment, arm)
+        seeds_of_job = list(range(first, last + 1))
         key = run_key(
-            run_identity(engine, env_id, list(range(first, last + 1)), episodes, cfg)
+            run_identity(engine, env_id, seeds_of_job, episodes, cfg, implementation)
         )
         records = f"{out}/{env_id}/{engine}/records"
         jobs.append(

@@ -9,6 +9,7 @@ rule provenance:
     input:
         rules.aggregate.output,
         collapse_study_outputs(),
+        fidelity_outputs(),
     output:
         f"{RESULTS}/{config['provenance']}",
     log:
