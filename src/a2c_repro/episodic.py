@@ -22,11 +22,15 @@ the literal code (tests check both against the notebook's own expressions).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .agent import categorical, policy_logit_grad
 from .config import A2CConfig
-from .train import GroupTrainer
+
+if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
+    from .train import GroupTrainer
 
 
 def episodic_targets(
@@ -118,7 +122,7 @@ def run(tr: GroupTrainer) -> None:
             next_obs[i] = o
             if te or tu:
                 ended.append((i, bool(te), bool(tu)))
-        tr.total_steps += S
+        tr.count_steps(S)
         obs = next_obs
         if ended:
             done_rows = []

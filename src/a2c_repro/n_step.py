@@ -20,11 +20,15 @@ variant (episodes in the k envs are mid-flight at every update boundary).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .agent import categorical, policy_logit_grad, sample_actions
 from .seed_run import STATS
-from .train import GroupTrainer
+
+if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
+    from .train import GroupTrainer
 
 
 def n_step_returns(
@@ -43,7 +47,7 @@ def n_step_returns(
 
 def run(tr: GroupTrainer) -> None:
     cfg = tr.cfg
-    tr.checkpoint_every = -1.0  # see module docstring
+    tr.disable_checkpoints()  # see module docstring
     k, n = cfg.n_envs, cfg.n_steps
     S = len(tr.runs)
     obs = np.stack([np.stack([r.reset(j) for j in range(k)]) for r in tr.runs])  # (S,k,obs)
@@ -98,7 +102,7 @@ def run(tr: GroupTrainer) -> None:
                     ep_ret[i, j], ep_len[i, j], acc[i, j], n_upd[i, j] = 0.0, 0, 0.0, 0
                     counts[i, j] = 0
                     obs[i, j] = run.reset(j)
-            tr.total_steps += S * k
+            tr.count_steps(S * k)
         if finished:
             keep = tr.drop(sorted(finished))
             if not keep:

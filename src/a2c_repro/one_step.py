@@ -16,11 +16,15 @@ masks only true terminations). Actions are sampled, never greedy. After training
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import batched_mlp as mlp
 from .seed_run import STATS
-from .train import GroupTrainer
+
+if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
+    from .train import GroupTrainer
 
 
 def one_step_targets(rewards, v_next, done, gamma: float):
@@ -182,7 +186,7 @@ def run(tr: GroupTrainer) -> None:
         trunc = np.zeros(S, dtype=bool)
         for i, run in enumerate(tr.runs):
             next_obs[i], rew[i], term[i], trunc[i], _ = run.steppers[0].step(acts[i])
-        tr.total_steps += S
+        tr.count_steps(S)
         masked = done_mask(term, trunc, cfg.bootstrap_on_truncation).astype(np.float32)
         if grow and int(ep_len.max()) >= raw.shape[1]:  # no step limit: grow the buffer
             raw = np.concatenate([raw, np.zeros_like(raw)], axis=1)

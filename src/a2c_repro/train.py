@@ -165,6 +165,15 @@ class GroupTrainer:
             if run.seed not in self.snaps:
                 self.snaps[run.seed] = self._snapshot(i)
 
+    # --- the runner interface the variant loops use ------------------------------------------
+    def count_steps(self, n: int) -> None:
+        """Agent-steps taken this lockstep (all seeds): the record's throughput figure."""
+        self.total_steps += n
+
+    def disable_checkpoints(self) -> None:
+        """For loops that cannot stop at a clean boundary for every seed (n_step)."""
+        self.checkpoint_every = -1.0
+
     # --- episode boundaries --------------------------------------------------------------
     def _snapshot(self, row: int) -> dict:
         return {"run": self.runs[row].snapshot(), "agent": self.agent.state_of(row)}
