@@ -1,81 +1,91 @@
-"""The committed results are what the committed code produces.
+"""The committed results are what the committed code produces, and what the configs ask for.
 
-A seed's CSV for N episodes is the first N rows of its CSV for more episodes (nothing in a
-run depends on the episode budget), so re-training the first seed of every committed run of
-the default experiment for a few episodes, with the hyperparameters that config/config.yaml
-gives it, must reproduce the committed rows byte for byte. The same holds for every arm of
-the collapse study (config/collapse_study.yaml): its own runs, and the seeds it adds to the
-main runs it reuses.
+Every committed training job left a record (`records/seeds-<seeds>.<key>.json`) holding its
+run's identity: engine version, variant, env, seeds, episodes, every hyperparameter. For every
+record of the fast engine, every one of its seeds is retrained for a few episodes and must give
+the committed CSV's first rows byte for byte (a seed's CSV for N episodes is the first N rows
+of its CSV for more: nothing in a run depends on the episode budget; and a seed's bits do not
+depend on the group it is trained in, so all seeds of one configuration train in one call).
+The notebook engine's runs are PyTorch's, reproducible on one CPU only: they are checked for
+their record, not their bits. And each experiment's config, read by the workflow, must find
+every training job up to date: no committed run was made with other settings.
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import yaml
+from pipeline_helpers import REPO, snakemake
+from test_pipeline_e2e import job_counts
 
 from a2c_repro import apply_overrides, default_config, train
+from a2c_repro.run_key import ENGINE_VERSION, run_key
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-STUDY = yaml.safe_load((ROOT / "config" / "collapse_study.yaml").read_text())["ablations"]
-EPISODES = 12
-
-
-def _main_runs():
-    exp = CONFIG["experiment"]
-    for name in exp["variants"]:
-        for env_id in exp["envs"]:
-            yield name, env_id
+EPISODES = 3
+RUNS = REPO / "results" / "runs"
+RECORDS = sorted(RUNS.rglob("records/*.json"))
+EXPERIMENTS = {
+    "default": ["config/config.yaml"],
+    "collapse study": ["config/config.yaml", "config/collapse_study.yaml"],
+    "fidelity": ["config/config.yaml", "config/fidelity.yaml"],
+}
 
 
-@pytest.mark.parametrize("name,env_id", list(_main_runs()))
-def test_committed_run_is_reproduced_by_the_engine(tmp_path, name, env_id):
-    variant = CONFIG["variants"][name]
-    engine = variant["engine"]
-    seed = CONFIG["experiment"]["seeds"]["first"]
-    committed = (
-        ROOT / CONFIG["results_dir"] / "runs" / "main" / name / env_id / engine / f"seed{seed}.csv"
-    )
-    assert committed.exists(), f"{committed.relative_to(ROOT)} is not committed"
-    cfg = apply_overrides(default_config(engine), variant["hyperparameters"])
-    train(engine, env_id, [seed], EPISODES, cfg, tmp_path)
-    fresh = (tmp_path / env_id / engine / f"seed{seed}.csv").read_text().splitlines()
-    assert committed.read_text().splitlines()[: EPISODES + 1] == fresh
+def _identity(record: Path) -> dict:
+    return json.loads(record.read_text())["identity"]
 
 
-def _study_arms():
-    """(arm, committed CSV of one seed it trained, engine, hyperparameters) per arm."""
-    seeds = STUDY["seeds"]
-    main_seeds = CONFIG["experiment"]["seeds"]
-    runs = ROOT / CONFIG["results_dir"] / "runs"
-    env_id = STUDY["env"]
-    for arm, spec in STUDY["arms"].items():
-        variant = CONFIG["variants"][spec["variant"]]
-        engine = variant["engine"]
-        params = {**variant["hyperparameters"], **spec.get("set", {})}
-        reuses_main = (
-            not spec.get("set")
-            and spec["variant"] in CONFIG["experiment"]["variants"]
-            and spec.get("episodes", STUDY["episodes"])
-            == CONFIG["experiment"]["envs"][env_id]["episodes"]
-        )
-        if not reuses_main:
-            path = runs / "ablations" / arm / env_id / engine / f"seed{seeds['first']}.csv"
-        else:  # reuses the main runs; the study adds the seeds after the main ones
-            seed = main_seeds["first"] + main_seeds["count"]
-            path = runs / "main" / spec["variant"] / env_id / engine / f"seed{seed}.csv"
-        yield pytest.param(arm, path, engine, params, id=arm)
+def _fast_groups():
+    """{(variant, env, episodes-independent config) : (CSV dir, [seeds])} over all records."""
+    groups = defaultdict(list)
+    for record in RECORDS:
+        ident = _identity(record)
+        if ident.get("implementation", "fast") != "fast":
+            continue
+        key = (str(record.parent.parent), ident["variant"], ident["env_id"],
+               json.dumps(ident["config"], sort_keys=True))  # fmt: skip
+        groups[key].extend(ident["seeds"])
+    for (csv_dir, variant, env_id, config), seeds in sorted(groups.items()):
+        name = str(Path(csv_dir).relative_to(RUNS))
+        yield pytest.param(Path(csv_dir), variant, env_id, json.loads(config), sorted(seeds),
+                           id=name)  # fmt: skip
 
 
-@pytest.mark.parametrize("arm,committed,engine,params", list(_study_arms()))
-def test_committed_ablation_run_is_reproduced_by_the_engine(
-    tmp_path, arm, committed, engine, params
-):
-    assert committed.exists(), f"{committed.relative_to(ROOT)} ({arm}) is not committed"
-    seed = int(committed.stem.removeprefix("seed"))
-    cfg = apply_overrides(default_config(engine), params)
-    train(engine, STUDY["env"], [seed], EPISODES, cfg, tmp_path)
-    fresh = (tmp_path / STUDY["env"] / engine / f"seed{seed}.csv").read_text().splitlines()
-    assert committed.read_text().splitlines()[: EPISODES + 1] == fresh
+def test_every_committed_run_has_a_record_and_every_record_its_key():
+    assert RECORDS, "no committed records"
+    recorded = set()
+    for record in RECORDS:
+        ident = _identity(record)
+        assert record.name.endswith(f".{run_key(ident)}.json"), record
+        if ident.get("implementation", "fast") == "fast":
+            assert ident["engine_version"] == ENGINE_VERSION, record
+        recorded |= {record.parent.parent / f"seed{s}.csv" for s in ident["seeds"]}
+    committed = set(RUNS.rglob("seed*.csv"))
+    assert committed == recorded, sorted(committed ^ recorded)[:5]
+
+
+@pytest.mark.parametrize("csv_dir,variant,env_id,config,seeds", list(_fast_groups()))
+def test_committed_runs_are_reproduced_by_the_engine(tmp_path, csv_dir, variant, env_id,
+                                                     config, seeds):  # fmt: skip
+    cfg = apply_overrides(default_config(variant), config)
+    train(variant, env_id, seeds, EPISODES, cfg, tmp_path)
+    for seed in seeds:
+        fresh = (tmp_path / env_id / variant / f"seed{seed}.csv").read_text().splitlines()
+        committed = (csv_dir / f"seed{seed}.csv").read_text().splitlines()
+        assert committed[: EPISODES + 1] == fresh, f"{csv_dir.relative_to(RUNS)} seed {seed}"
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_each_experiment_finds_its_committed_training_up_to_date(name):
+    """The workflow's dry run of each experiment plans no training job: every committed
+    record's run key is the one its config gives (and no CSV is missing)."""
+    plan = snakemake(REPO, "-n", "--quiet", "rules", "--configfile", *EXPERIMENTS[name])
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    out = plan.stdout + plan.stderr
+    if "Nothing to be done" in out:
+        return
+    trained = [rule for rule in job_counts(plan.stdout) if rule.startswith("train_")]
+    assert trained == [], f"{name}: committed runs out of date: {trained[:5]}"

@@ -23,7 +23,8 @@ def _run(returns, majority, evals=None, seed=0):
     n = len(returns)
     return pd.DataFrame({
         "seed": seed, "episode": np.arange(n), "return": np.asarray(returns, float),
-        "length": np.asarray(returns, int), "majority_action_frac": majority,
+        "length": np.asarray(returns, int), "env_steps": np.cumsum(np.asarray(returns, int)),
+        "majority_action_frac": majority,
         "eval_return": evals if evals is not None else [np.nan] * n,
     })  # fmt: skip
 

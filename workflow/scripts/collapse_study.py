@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from deterministic_io import log_to, write_csv
 from robust_stats import bootstrap_ci, holm, iqm, iqm_middle_count, trailing_mean, wilson_interval
-from run_metrics import frame_metrics
+from run_metrics import classify, final_window_means, frame_metrics
 from scipy.stats import fisher_exact, mannwhitneyu
 
 OUTCOMES = ("collapsed", "survived", "never_learned")
@@ -28,17 +28,6 @@ def load_arms(paths: list[str], arm_of_path: dict[str, str]) -> pd.DataFrame:
     return runs.sort_values(["arm", "seed", "episode"], kind="stable").reset_index(drop=True)
 
 
-def classify(peak_mean_return: float, final_mean: float, majority: float, c: dict) -> str:
-    """collapsed: the run learned (its peak moving mean reached `learned_threshold`) and
-    its last `window` episodes are the one-way policy (mean return <= `return_threshold`,
-    majority-action fraction >= `majority_action_threshold`). never_learned: the peak
-    never reached `learned_threshold`, whatever the end looks like. survived: the rest."""
-    if not peak_mean_return >= c["learned_threshold"]:
-        return "never_learned"
-    one_way = final_mean <= c["return_threshold"] and majority >= c["majority_action_threshold"]
-    return "collapsed" if one_way else "survived"
-
-
 def run_collapse_metrics(run: pd.DataFrame, c: dict, final_fraction: float, peak_window: int) -> dict:
     """Collapse metrics of one run (one arm, one seed); see config/README.md."""
     metrics = frame_metrics(run, final_fraction, peak_window)
@@ -46,8 +35,7 @@ def run_collapse_metrics(run: pd.DataFrame, c: dict, final_fraction: float, peak
     episodes = run["episode"].to_numpy()
     n = len(returns)
     last = slice(n - min(c["window"], n), n)
-    final_mean = returns[last].mean()
-    majority = run["majority_action_frac"].to_numpy(dtype=float)[last].mean()
+    final_mean, majority = final_window_means(run, c["window"])
     outcome = classify(metrics["peak_mean_return"], final_mean, majority, c)
     onset = math.nan
     longest_before_onset = math.nan

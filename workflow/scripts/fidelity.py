@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 from deterministic_io import log_to, write_csv
-from robust_stats import full_window_mean
+from run_metrics import classify, final_window_means, frame_metrics
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
@@ -24,31 +24,26 @@ RUN_COLUMN = {"collapse_rate": "collapsed", "never_learned_rate": "never_learned
 
 
 def run_measures(run: pd.DataFrame, comp: dict, peak_window: int, final_window: int) -> dict:
-    """The measures of one run (one side, one seed); `run` is its CSV, in episode order."""
-    returns = run["return"].to_numpy(dtype=float)
-    episodes = run["episode"].to_numpy()
-    n = len(returns)
-    peak_curve = full_window_mean(returns, peak_window)
-    at = int(np.nanargmax(peak_curve))
+    """The measures of one run (one side, one seed); `run` is its CSV, in episode order.
+    Peak, final mean and the collapse outcome are the collapse study's own definitions
+    (run_metrics.py), with this experiment's windows."""
+    m = frame_metrics(run, 1.0, peak_window, final_episodes=final_window)
     out = {
-        "n_episodes": n,
-        "peak_mean": float(peak_curve[at]),
-        "peak_episode": int(episodes[at]),
-        "total_env_steps": int(run["length"].sum()),
-        "final_mean": float(returns[-min(final_window, n) :].mean()),
+        "n_episodes": m["n_episodes"],
+        "peak_mean": m["peak_mean_return"],
+        "peak_episode": m["peak_episode"],
+        "total_env_steps": m["total_env_steps"],
+        "final_mean": m["final_return"],
     }
     if "eval_episode" in comp:
         ev = run.loc[run["episode"] == comp["eval_episode"], "eval_return"]
         out["eval_return"] = float(ev.iloc[0]) if len(ev) else math.nan
     c = comp.get("collapse")
     if c:
-        w = min(c["window"], n)
-        learned = bool(np.nanmax(full_window_mean(returns, w)) >= c["learned_threshold"])
-        last_mean = returns[-w:].mean()
-        majority = run["majority_action_frac"].to_numpy(dtype=float)[-w:].mean()
-        fell = last_mean <= c["return_threshold"] and majority >= c["majority_action_threshold"]
-        out["collapsed"] = int(learned and fell)
-        out["never_learned"] = int(not learned)
+        final_mean, majority = final_window_means(run, c["window"])
+        outcome = classify(m["peak_mean_return"], final_mean, majority, c)
+        out["collapsed"] = int(outcome == "collapsed")
+        out["never_learned"] = int(outcome == "never_learned")
     return out
 
 

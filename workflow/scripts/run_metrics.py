@@ -17,15 +17,19 @@ def run_metrics(
     env_steps: np.ndarray,
     final_fraction: float,
     peak_window: int,
+    final_episodes: int | None = None,
 ) -> dict:
-    """Final return (mean of the last `final_fraction` of episodes), peak (the best
-    complete `peak_window`-episode moving mean of the training return, or the whole run's
-    mean when it is shorter) and the episode that ends the peak window."""
+    """Final return (mean of the last `final_fraction` of episodes, or of the last
+    `final_episodes` when given), peak (the best complete `peak_window`-episode moving mean
+    of the training return, or the whole run's mean when it is shorter) and the episode that
+    ends the peak window."""
     returns = np.asarray(returns, dtype=float)
     n = len(returns)
     if n == 0:
         raise ValueError("run_metrics: a run with 0 episodes has no final return or peak")
-    n_final = max(1, math.ceil(final_fraction * n))
+    n_final = max(1, math.ceil(final_fraction * n)) if final_episodes is None else min(
+        final_episodes, n
+    )
     peak_curve = full_window_mean(returns, peak_window)
     peak_at = int(np.nanargmax(peak_curve))
     return {
@@ -39,7 +43,7 @@ def run_metrics(
     }
 
 
-def frame_metrics(run, final_fraction: float, peak_window: int) -> dict:
+def frame_metrics(run, final_fraction: float, peak_window: int, final_episodes=None) -> dict:
     """run_metrics of one run's per-episode DataFrame (sorted by episode)."""
     return run_metrics(
         run["return"].to_numpy(dtype=float),
@@ -47,4 +51,24 @@ def frame_metrics(run, final_fraction: float, peak_window: int) -> dict:
         run["env_steps"].to_numpy(),
         final_fraction,
         peak_window,
+        final_episodes,
     )
+
+
+def classify(peak_mean_return: float, final_mean: float, majority: float, c: dict) -> str:
+    """collapsed: the run learned (its peak moving mean reached `learned_threshold`) and
+    its last `window` episodes are the one-way policy (mean return <= `return_threshold`,
+    majority-action fraction >= `majority_action_threshold`). never_learned: the peak
+    never reached `learned_threshold`, whatever the end looks like. survived: the rest."""
+    if not peak_mean_return >= c["learned_threshold"]:
+        return "never_learned"
+    one_way = final_mean <= c["return_threshold"] and majority >= c["majority_action_threshold"]
+    return "collapsed" if one_way else "survived"
+
+
+def final_window_means(run, window: int) -> tuple[float, float]:
+    """Mean return and mean majority-action fraction of a run's last `window` episodes."""
+    n = len(run)
+    last = slice(n - min(window, n), n)
+    returns = run["return"].to_numpy(dtype=float)[last]
+    return float(returns.mean()), float(run["majority_action_frac"].to_numpy(dtype=float)[last].mean())
