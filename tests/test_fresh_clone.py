@@ -26,6 +26,11 @@ from test_pipeline_e2e import job_counts
 from a2c_repro.train import KILL_HOOK_ENV
 
 TINY = ".test/config/config.yaml"
+# A development check: it needs git and make (not in the runtime Docker image).
+pytestmark = pytest.mark.skipif(
+    shutil.which("git") is None or shutil.which("make") is None,
+    reason="needs git and make (a development checkout)",
+)
 OUTPUTS = (".csv", ".png", ".svg", ".json", ".tsv")
 
 
