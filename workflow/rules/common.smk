@@ -254,7 +254,10 @@ def equalize_checkout_times(dirs):
     )
     newest += 1_000_000_000
     for p in outputs:
-        os.utime(p, ns=(newest, newest))
+        try:
+            os.utime(p, ns=(newest, newest))
+        except PermissionError:  # a read-only checkout (e.g. another user's image): leave it
+            pass
     print(
         f"First run in this checkout: gave the {len(outputs)} files under "
         f"{' and '.join(dirs)} the checkout's time (git keeps no file times).",
