@@ -65,7 +65,7 @@ $(STAMP): $(LOCK) pyproject.toml
 # The plan first (Snakemake's dry run, summarised), then the run, for each experiment: a
 # '+'-joined list of config files (a --configfile replaces the default config, so an
 # experiment built on the default one names config/config.yaml first).
-EXPERIMENTS ?= config/config.yaml config/config.yaml+config/collapse_study.yaml
+EXPERIMENTS ?= config/config.yaml config/config.yaml+config/collapse_study.yaml config/config.yaml+config/fidelity.yaml
 # The jobs call `a2c-repro` and Python: the venv's, without activating it first.
 reproduce reproduce-all: export PATH := $(abspath $(BIN)):$(PATH)
 reproduce: $(STAMP)

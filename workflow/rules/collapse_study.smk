@@ -3,41 +3,6 @@
 # rollouts animation and the claims table.
 
 
-def reference_arm_run():
-    """The reference arm's engine, env, hyperparameters and {seed: CSV}."""
-    if not ABLATION_RUNS:
-        return {}
-    abl = config["ablations"]
-    arm = config["collapse"]["reference_arm"]
-    spec = abl["arms"][arm]
-    variant = config["variants"][spec["variant"]]
-    seeds = seed_list(spec.get("seeds", abl["seeds"]))
-    return dict(
-        arm=arm,
-        env=abl["env"],
-        engine=variant["engine"],
-        hyperparameters={**variant["hyperparameters"], **spec.get("set", {})},
-        csv_of_seed=dict(zip(seeds, ABLATION_RUNS[arm]["csvs"])),
-    )
-
-
-def claim_run_csvs(key):
-    """The main runs that the claim `claims.<key>` (an improvement claim) is about."""
-    imp = config.get("claims", {}).get(key)
-    if not imp:
-        return []
-    if imp["variant"] not in MAIN_VARIANTS:
-        config_error(
-            f"claims.{key}.variant",
-            f"{imp['variant']!r} is not one of experiment.variants",
-        )
-    engine = config["variants"][imp["variant"]]["engine"]
-    return [
-        seed_csv("main", imp["variant"], imp["env"], engine, s)
-        for s in seed_list(config["experiment"]["seeds"])
-    ]
-
-
 rule aggregate_ablations:
     input:
         csvs=ABLATION_CSVS,

@@ -256,7 +256,9 @@ def equalize_checkout_times(dirs):
     for p in outputs:
         try:
             os.utime(p, ns=(newest, newest))
-        except PermissionError:  # a read-only checkout (e.g. another user's image): leave it
+        except (
+            PermissionError
+        ):  # a read-only checkout (e.g. another user's image): leave it
             pass
     print(
         f"First run in this checkout: gave the {len(outputs)} files under "
@@ -515,4 +517,39 @@ def collapse_study_outputs():
         f"{FIGURES}/collapse_survival.png",
         f"{FIGURES}/collapse_survival.svg",
         f"{FIGURES}/collapse_rollouts.gif",
+    ]
+
+
+def reference_arm_run():
+    """The reference arm's engine, env, hyperparameters and {seed: CSV}."""
+    if not ABLATION_RUNS:
+        return {}
+    abl = config["ablations"]
+    arm = config["collapse"]["reference_arm"]
+    spec = abl["arms"][arm]
+    variant = config["variants"][spec["variant"]]
+    seeds = seed_list(spec.get("seeds", abl["seeds"]))
+    return dict(
+        arm=arm,
+        env=abl["env"],
+        engine=variant["engine"],
+        hyperparameters={**variant["hyperparameters"], **spec.get("set", {})},
+        csv_of_seed=dict(zip(seeds, ABLATION_RUNS[arm]["csvs"])),
+    )
+
+
+def claim_run_csvs(key):
+    """The main runs that the claim `claims.<key>` (an improvement claim) is about."""
+    imp = config.get("claims", {}).get(key)
+    if not imp:
+        return []
+    if imp["variant"] not in MAIN_VARIANTS:
+        config_error(
+            f"claims.{key}.variant",
+            f"{imp['variant']!r} is not one of experiment.variants",
+        )
+    engine = config["variants"][imp["variant"]]["engine"]
+    return [
+        seed_csv("main", imp["variant"], imp["env"], engine, s)
+        for s in seed_list(config["experiment"]["seeds"])
     ]
