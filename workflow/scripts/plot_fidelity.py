@@ -58,7 +58,9 @@ def main(snakemake) -> None:
                     lo, hi = wilson_interval(int(values.sum()), len(values))
                     rate = values.mean()
                     ax.bar(k, rate, color=colours[side], alpha=0.8, label=label)
-                    ax.errorbar(k, rate, yerr=[[rate - lo], [hi - rate]], color="0.3", capsize=4)
+                    # max(0, ·): Wilson's bound can miss a rate of 0 or 1 by a rounding error
+                    err = [[max(0.0, rate - lo)], [max(0.0, hi - rate)]]
+                    ax.errorbar(k, rate, yerr=err, color="0.3", capsize=4)
                 else:
                     ax.ecdf(np.sort(values), color=colours[side], label=label)
             if r.measure in RUN_COLUMN:
