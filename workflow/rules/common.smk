@@ -240,25 +240,27 @@ def equalize_checkout_times(dirs):
     ]
     import subprocess
 
-    edited = subprocess.run(
-        ["git", "ls-files", "--modified", "--others", "--exclude-standard"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    edited = set(edited.stdout.split()) if edited.returncode == 0 else set()
+    try:  # no git (e.g. the Docker image): every source counts as checked out
+        edited = subprocess.run(
+            ["git", "ls-files", "--modified", "--others", "--exclude-standard"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        edited = set(edited.stdout.split()) if edited.returncode == 0 else set()
+    except OSError:
+        edited = set()
     newest = max(
         p.stat().st_mtime_ns
         for p in outputs + sources
         if p.is_file() and str(p) not in edited
     )
     newest += 1_000_000_000
+    # A file we may not touch (another user's read-only checkout) keeps its time.
     for p in outputs:
         try:
             os.utime(p, ns=(newest, newest))
-        except (
-            PermissionError
-        ):  # a read-only checkout (e.g. another user's image): leave it
+        except PermissionError:
             pass
     print(
         f"First run in this checkout: gave the {len(outputs)} files under "
