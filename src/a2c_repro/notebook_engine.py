@@ -18,7 +18,6 @@ engine and notebook runs of one seed number are independent samples, not paired 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from .config import A2CConfig, ConfigError, apply_overrides, default_config
-from .run_key import run_identity, run_key
-from .seed_run import COLUMNS, DIVERGENCE_BOUND
-from .train import atomic_write_text, run_dir, seeds_spec
+from .run_key import run_identity
+from .seed_run import COLUMNS, diverged
+from .train import atomic_write_text, run_dir, write_record
 
 NOTEBOOK_STREAM = 0x6E62  # any constant: it separates these streams from the fast engine's
 ENGINE_VARIANTS = ("one_step", "episodic")
@@ -110,8 +109,7 @@ def csv_text(variant: str, env_id: str, seed: int, records) -> str:
         row["return"] = repr(float(e.ret))
         if e.eval_return is not None:
             row["eval_return"] = repr(float(e.eval_return))
-        losses = (e.actor_loss, e.critic_loss)
-        row["diverged"] = "0" if all(abs(x) <= DIVERGENCE_BOUND for x in losses) else "1"
+        row["diverged"] = "1" if diverged(e.actor_loss, e.critic_loss) else "0"
         lines.append(",".join(row[c] for c in COLUMNS))
     return "\n".join(lines) + "\n"
 
@@ -167,8 +165,5 @@ def train_notebook(
         "torch_version": torch.__version__,
     }  # fmt: skip
     identity = run_identity(variant, env_id, seeds, episodes, cfg, implementation="notebook")
-    record = d / "timings" / f"seeds-{seeds_spec(seeds)}.json" if record is None else Path(record)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    info = {"key": run_key(identity), "identity": identity, **timing}
-    atomic_write_text(record, json.dumps(info, indent=2) + "\n")
+    write_record(record, d, identity, timing)
     return paths

@@ -30,6 +30,11 @@ COLUMNS = (
 # exceeds this bound in magnitude (healthy runs stay below ~1e9, the broadcast loss included).
 DIVERGENCE_BOUND = 1e12
 _WATCHED = ("actor_loss", "critic_loss", "actor_grad_norm", "critic_grad_norm")
+
+
+def diverged(*values: float) -> bool:
+    """Any value non-finite or beyond DIVERGENCE_BOUND in magnitude (NaN included)."""
+    return not all(abs(v) <= DIVERGENCE_BOUND for v in values)
 # Per-episode means the variants report, in this order.
 STATS = (
     "actor_loss", "critic_loss", "entropy", "abs_advantage", "value_mean",
@@ -104,7 +109,7 @@ class SeedRun:
         """Append one CSV row for the episode just finished and advance the counters.
         ``env_steps`` overrides the running sum of lengths (n_step: steps over all k envs)."""
         self.env_steps = self.env_steps + length if env_steps is None else env_steps
-        bad = [k for k in _WATCHED if not abs(stats[k]) <= DIVERGENCE_BOUND]  # NaN included
+        bad = [k for k in _WATCHED if diverged(stats[k])]
         if bad and not self.warned:
             self.warned = True
             print(

@@ -333,19 +333,12 @@ class GroupTrainer:
             atomic_write_text(p, run.csv_text())
             paths.append(p)
         wall = time.perf_counter() - self.t0
-        if record is None:
-            record = self.dir / "timings" / f"seeds-{seeds_spec(self.seeds)}.json"
-        try:
-            record.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RunError(f"cannot create {record.parent}: {exc.strerror}") from None
-        info = {
-            "key": self.key, "identity": self.meta, "wall_seconds": round(wall, 3),
+        write_record(record, self.dir, self.meta, {
+            "wall_seconds": round(wall, 3),
             "agent_steps_this_process": self.total_steps,
             "agent_steps_per_second": round(self.total_steps / max(wall, 1e-9), 1),
             "resumed": self.resumed, "resumed_at_episodes": self.resumed_episodes,
-        }  # fmt: skip
-        atomic_write_text(record, json.dumps(info, indent=2) + "\n")
+        })  # fmt: skip
         if self.ckpt_path.exists():
             self.ckpt_path.unlink()
         for run in runs:
@@ -353,6 +346,21 @@ class GroupTrainer:
         if self.pbar is not None:
             self.pbar.close()
         return paths
+
+
+def write_record(record: Path | None, run_dir_: Path, identity: dict, timing: dict) -> Path:
+    """A run's record: its identity, run key and timing, atomically, at ``record`` or by
+    default at ``timings/seeds-<spec>.json`` in the run's directory. Both engines write it."""
+    if record is None:
+        record = run_dir_ / "timings" / f"seeds-{seeds_spec(identity['seeds'])}.json"
+    record = Path(record)
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"cannot create {record.parent}: {exc.strerror}") from None
+    info = {"key": run_key(identity), "identity": identity, **timing}
+    atomic_write_text(record, json.dumps(info, indent=2) + "\n")
+    return record
 
 
 def seeds_spec(seeds: list[int]) -> str:
