@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -335,32 +338,46 @@ def test_act_samples_from_the_policy_and_returns_the_update_s_activations():
 
 
 def test_adam_step_on_subnormal_moments_has_the_plain_update_s_bits():
-    """Dead units leave zero gradients whose moments decay into the subnormal range and stay
-    there; the kernel's shortcut for them must give exactly the bits of the plain update
-    (written here with numpy's element-wise float32 ops), for every mix of tiny and normal
-    moments, weights and gradients, with and without ε."""
+    """Dead units leave zero gradients whose moments decay through the subnormal range; the
+    kernel computes those elements from their integer bits, which must give exactly the bits
+    of the plain update (written here with numpy's element-wise float32 ops), for every mix of
+    tiny and normal moments, weights and gradients, with and without ε, for any β1."""
     rng = np.random.default_rng(11)
     n = 4096
     sub = lambda k: np.asarray(k, np.int32).view(f32)  # k·2^-149
     cases = {
         "g": [np.zeros(n, f32), (rng.standard_normal(n) * 1e-3).astype(f32), sub(rng.integers(1, 9, n))],
         "m": [sub(rng.integers(1, 6, n)), -sub(rng.integers(1, 6, n)), sub(rng.integers(1, 3000, n)),
-              (rng.standard_normal(n) * 1e-4).astype(f32), np.zeros(n, f32)],
-        "v": [sub(rng.integers(1, 600, n)), np.full(n, 1e-12, f32), np.full(n, 1.2e-38, f32), np.zeros(n, f32)],
-        "p": [(rng.standard_normal(n) * 0.1).astype(f32), sub(rng.integers(1, 99, n)), np.zeros(n, f32)],
+              -sub(rng.integers(1, 2**23, n)), (rng.standard_normal(n) * 1e-4).astype(f32),
+              np.zeros(n, f32), -np.zeros(n, f32)],
+        "v": [sub(rng.integers(1, 600, n)), sub(rng.integers(1, 2**23, n)), np.full(n, 1e-12, f32),
+              np.full(n, 1.2e-38, f32), np.full(n, 1.1760e-38, f32), np.zeros(n, f32)],
+        "p": [(rng.standard_normal(n) * 0.1).astype(f32), (rng.standard_normal(n) * 1e-24).astype(f32),
+              sub(rng.integers(1, 99, n)), np.zeros(n, f32)],
     }  # fmt: skip
     pick = {k: np.stack(v)[rng.integers(0, len(v), n), np.arange(n)] for k, v in cases.items()}
-    for eps in (1e-8, 0.0):
-        for t in (1.0, 300.0):
-            g, m, v, p = (pick[k].copy()[None] for k in "gmvp")
-            b1, b2, lr = 0.9, 0.999, 1e-3
-            omb1, fb2, omb2 = f32(1 - b1), f32(b2), f32(1 - b2)
-            step = f32(lr / (1.0 - b1**t))
-            bc2 = f32(np.sqrt(1.0 - b2**t))
-            m_want = m[0] + (g[0] - m[0]) * omb1
-            v_want = v[0] * fb2 + omb2 * (g[0] * g[0])
-            p_want = p[0] - step * (m_want / (np.sqrt(v_want) / bc2 + f32(eps)))
-            mlp.clip_adam_rows(p, g, m, v, np.arange(1), np.array([t]), np.array([lr]),
-                               b1, b2, eps, 0.0, np.empty(1))  # fmt: skip
-            for got, want in ((p, p_want), (m, m_want), (v, v_want)):
-                assert np.array_equal(got[0].view(np.int32), want.view(np.int32))
+    for eps, t, b1 in itertools.product((1e-8, 0.0), (1.0, 300.0), (0.9, 0.0, 0.5)):
+        g, m, v, p = (pick[k].copy()[None] for k in "gmvp")
+        b2, lr = 0.999, 1e-3
+        omb1, fb2, omb2 = f32(1 - b1), f32(b2), f32(1 - b2)
+        step = f32(lr / (1.0 - b1**t))
+        bc2 = f32(np.sqrt(1.0 - b2**t))
+        m_want = m[0] + (g[0] - m[0]) * omb1
+        v_want = v[0] * fb2 + omb2 * (g[0] * g[0])
+        p_want = p[0] - step * (m_want / (np.sqrt(v_want) / bc2 + f32(eps)))
+        mlp.clip_adam_rows(p, g, m, v, np.arange(1), np.array([t]), np.array([lr]),
+                           b1, b2, eps, 0.0, np.empty(1))  # fmt: skip
+        for got, want in ((p, p_want), (m, m_want), (v, v_want)):
+            assert np.array_equal(got[0].view(np.int32), want.view(np.int32))
+
+
+def test_kernel_caches_are_stamped_with_every_source_of_the_package():
+    """A kernel compiled into another (the one-step update inlines this module's Adam) must be
+    recompiled when either file changes; numba stamps a cache with the kernel's own file
+    only, so the engine stamps every kernel with a hash of all the package's sources."""
+    from a2c_repro import one_step
+
+    sources = sorted((Path(mlp.__file__).parent).glob("*.py"))
+    assert mlp.SOURCES_STAMP == mlp._sources_stamp() and len(sources) > 5
+    for kernel in (one_step._update_rows, mlp.clip_adam_rows, mlp.forward_rows):
+        assert kernel._cache._cache_file._source_stamp == mlp.SOURCES_STAMP

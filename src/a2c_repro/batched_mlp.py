@@ -30,17 +30,44 @@ or runs along the rows of a transposed copy (a batch).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # cache=True: compiled once per machine, then loaded from __pycache__ (or NUMBA_CACHE_DIR).
 # error_model="numpy": a division by zero gives inf/nan instead of raising, which lets the
 # loops vectorise. No fastmath: products are never fused and sums never reordered.
-_jit = njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+_njit = njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+
+
+def _sources_stamp() -> str:
+    """SHA-256 of the package's Python sources."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+SOURCES_STAMP = _sources_stamp()
+
+
+def _jit(fn):
+    """``njit`` with a cache that is stale when any source of the package changes. Numba
+    stamps a cached kernel with its own file only, so a kernel that inlines another module's
+    (``one_step._update_rows`` calls this file's Adam) would otherwise keep running the old
+    code after an edit there. (Sets a private attribute of numba's cache: numba is pinned, and
+    ``tests/test_engine_math.py`` checks the stamp is in place.)"""
+    disp = _njit(fn)
+    disp._cache._cache_file._source_stamp = SOURCES_STAMP
+    return disp
 
 
 @dataclass(frozen=True)
@@ -331,41 +358,116 @@ def backward_rows(P, lay, acol, A, D, G):
 
 
 # ------------------------------------------------------------------- clipping and Adam ----
+@intrinsic
+def _sum_squares8(typingctx, g, acc):
+    """acc[u] += Σ_k float64(g[8k + u])² for u = 0…7, over the first 8·⌊n/8⌋ elements of the
+    contiguous float32 array ``g``, k in increasing order: the 8 sums of ``_l2_norm``, as one
+    8-lane float64 vector (numba's loop vectoriser leaves this loop scalar). Plain fmul and
+    fadd, never fused: the same bits as the scalar loop on every CPU."""
+    if not (g.dtype == types.float32 and g.layout == "C" and acc.dtype == types.float64):
+        return None  # a typing error: only contiguous float32 rows are summed this way
+    v8f = ir.VectorType(ir.FloatType(), 8)
+    v8d = ir.VectorType(ir.DoubleType(), 8)
+
+    def codegen(context, builder, signature, args):
+        ga = context.make_array(signature.args[0])(context, builder, args[0])
+        aa = context.make_array(signature.args[1])(context, builder, args[1])
+        n = builder.extract_value(ga.shape, 0)
+        accp = builder.bitcast(aa.data, v8d.as_pointer())
+        total = cgutils.alloca_once_value(builder, builder.load(accp, align=8))
+        blocks = builder.sdiv(n, ir.Constant(n.type, 8))
+        with cgutils.for_range(builder, blocks) as loop:
+            first = builder.mul(loop.index, ir.Constant(n.type, 8))
+            ptr = builder.bitcast(builder.gep(ga.data, [first]), v8f.as_pointer())
+            x = builder.fpext(builder.load(ptr, align=4), v8d)
+            builder.store(builder.fadd(builder.load(total), builder.fmul(x, x)), total)
+        builder.store(builder.load(total), accp, align=8)
+        return context.get_dummy_value()
+
+    return types.void(g, acc), codegen
+
+
 @_jit
 def _l2_norm(g):
     """‖g‖₂ with the squares summed in float64 over 8 fixed interleaved partial sums (a fixed
     order that vectorises; one running sum would be 8× slower and no more exact)."""
     acc = np.zeros(8, np.float64)
     n = g.shape[0]
-    n8 = n - n % 8
-    for k in range(0, n8, 8):
-        for u in range(8):
-            x = np.float64(g[k + u])
-            acc[u] += x * x
-    for k in range(n8, n):
+    _sum_squares8(g, acc)
+    for k in range(n - n % 8, n):
         x = np.float64(g[k])
         acc[0] += x * x
+    return _sum8(acc)
+
+
+@_jit
+def _sum8(acc):
     s = 0.0
     for u in range(8):
         s += acc[u]
     return math.sqrt(s)
 
 
+_MIN_NORMAL = 1.1754943508222875e-38  # 2^-126, the smallest normal float32
+_TWO_M149 = 2.0**-149  # float32 subnormals are the integers k·2^-149, 0 < k < 2^23
+_TWO_149 = 2.0**149
+
+
+@intrinsic
+def _f32_bits(typingctx, x):
+    """The bit pattern of a float32 as an int32 (no arithmetic: a subnormal costs nothing)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(types.float32), codegen
+
+
+@intrinsic
+def _bits_f32(typingctx, b):
+    """The float32 whose bit pattern is the int32 ``b``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return types.float32(types.int32), codegen
+
+
 @_jit
-def _stuck_limits(omb1, b2, omb2):
-    """(KM, KV): the largest subnormal moments, in units of the smallest subnormal 2^-149,
-    that a zero gradient leaves unchanged: m + (0 − m)·(1−β1) rounds back to m while
-    k·(1−β1) ≤ 1/2, and v·β2 + (1−β2)·0² rounds back to v while k − k·β2 < 1/2 (each product
-    exact in float64: k < 2^11 and a float32 factor)."""
-    km = 0
-    while km < 1024 and (km + 1) * np.float64(omb1) <= 0.5:
-        km += 1
-    kv = 0
-    while kv < 1024 and (kv + 1) - (kv + 1) * np.float64(b2) < 0.5:
-        kv += 1
-    if omb2 != np.float32(0.0) and kv >= 1024:
-        kv = 1023
-    return km, kv
+def _adam_element(gi, m0, v0, p0, c):
+    """One element of the Adam step of ``clip_adam_rows``: the new (θ, m, v)."""
+    omb1, b2, omb2, epsf, step_size, bc2_sqrt, p_min, omb1_64, b2_64, fast = c
+    dead = (
+        fast & (gi == np.float32(0.0)) & (abs(m0) < np.float32(_MIN_NORMAL))
+        & (abs(p0) >= p_min)
+    )  # fmt: skip
+    # v as float64 without a subnormal float32 operand: k·2^-149 from its bits when subnormal
+    vb = _f32_bits(v0)
+    v_sub = vb < np.int32(0x00800000)
+    v_norm = np.float32(0.0) if v_sub else v0
+    v64 = np.float64(vb) * _TWO_M149 if v_sub else np.float64(v_norm)
+    w = v64 * b2_64  # v·β2, exact in float64 (24 × 24 bits)
+    v_emul = dead & (w < _MIN_NORMAL)
+    # the plain float32 update, its inputs zeroed in the lanes computed from bits below
+    m_in = np.float32(0.0) if dead else m0
+    v_in = np.float32(0.0) if v_emul else v0
+    mi = m_in + (gi - m_in) * omb1  # torch's lerp_(g, 1 − β1)
+    vi = v_in * b2 + omb2 * (gi * gi)  # mul_(β2).addcmul_(g, g, 1 − β2)
+    denom = np.sqrt(vi) / bc2_sqrt + epsf
+    p1 = p0 - step_size * (mi / denom)
+    # Dead lanes. m + (0 − m)·(1−β1) with m = ±k·2^-149 is ±(k − rne(k·(1−β1)))·2^-149: the
+    # product is exact in float64, and float32 rounds a subnormal result to a multiple of
+    # 2^-149, half to even (np.rint). v·β2 + 0·(1−β2), when subnormal, is rne(v·β2·2^149)·2^-149.
+    # θ moves by less than a quarter ulp (|θ| ≥ p_min), so it keeps its bits.
+    mb = _f32_bits(m0)
+    k = np.int64(mb & np.int32(0x7FFFFFFF))
+    km = k - np.int64(np.rint(np.float64(k) * omb1_64))
+    m_bits = np.int32(0) if km == 0 else (mb & np.int32(-0x80000000)) | np.int32(km)
+    w_sub = w if v_emul else 0.0
+    v_bits = np.int32(np.rint(w_sub * _TWO_149))
+    m_out = _bits_f32(m_bits) if dead else mi
+    v_out = _bits_f32(v_bits) if v_emul else vi
+    return (p0 if dead else p1), m_out, v_out
 
 
 @_jit
@@ -375,64 +477,45 @@ def clip_adam_rows(P, G, M, V, rows, steps, lrs, beta1, beta2, eps, max_norm, no
     ``steps[r]`` (already advanced) with learning rate ``lrs[r]``.
 
     Speed without changing a bit: a parameter whose gradient is exactly 0 (a dead relu unit)
-    decays its moments into the subnormal range, where they stop changing (the decrement
-    rounds to 0), and every float operation on a subnormal costs a microcode assist on many
-    CPUs (~20× slower). For such an element the result is known exactly: m and a stuck
-    subnormal v are unchanged, and θ moves by less than half an ulp, so it is unchanged too.
-    The loop computes those lanes with m (and such a v) replaced by 0, which gives θ and a
-    normal v the same bits, and keeps the old m and v; every other element takes the plain
-    update. The classification reads the bit patterns (integers), never a subnormal float."""
+    decays its moments into the subnormal range, and every float operation on a subnormal
+    costs a microcode assist on many CPUs (~100 cycles). For such an element (g = 0, |m| below
+    the smallest normal, θ large enough that the step is under a quarter ulp) the result is
+    computed exactly without subnormal float arithmetic: m and a subnormal v·β2 from their
+    integer bits (the float32 rounding of a subnormal result is rounding to a multiple of
+    2^-149, half to even), θ unchanged. Every other element takes the plain update. Without
+    clipping, the norm is summed in the same pass (same order, same bits)."""
     omb1 = np.float32(1.0 - beta1)
     b2 = np.float32(beta2)
     omb2 = np.float32(1.0 - beta2)
     epsf = np.float32(eps)
-    km, kv = _stuck_limits(omb1, b2, omb2)
-    # thresholds as floats: comparisons take subnormal operands without an assist
-    m_max = np.float32(km * 2.0**-149)
-    v_max = np.float32(kv * 2.0**-149)
-    v_min = np.float32(1.1754943508222875e-38)  # v·β2 stays normal (the plain path is cheap)
-    if b2 > np.float32(0.0):
-        v_min = np.float32(1.1754943508222875e-38 / np.float64(b2) * (1.0 + 1e-6))
+    fast = (epsf > np.float32(0.0)) & (omb1 >= np.float32(0.0)) & (omb1 <= np.float32(1.0))
     for k in range(rows.shape[0]):
         r = rows[k]
         g = G[r]
+        n = g.shape[0]
         norm = _l2_norm(g)
         norms[k] = norm
         if max_norm > 0.0:
             coef = max_norm / (norm + 1e-6)
             if coef < 1.0:
-                c = np.float32(coef)
-                for i in range(g.shape[0]):
-                    g[i] = g[i] * c
+                cf = np.float32(coef)
+                for i in range(n):
+                    g[i] = g[i] * cf
         t = steps[r]
         step_size = np.float32(lrs[r] / (1.0 - _pow_int(beta1, t)))
         bc2_sqrt = np.float32(math.sqrt(1.0 - _pow_int(beta2, t)))
-        p, m, v = P[r], M[r], V[r]
-        # |θ| from which a step of at most step_size·(km·2^-149)/ε (with rounding margins) is
-        # below a quarter ulp of θ; no fast lane when ε ≤ 0 or the bound is not finite
+        # |θ| from which a step of at most step_size·2^-126/ε (with rounding margins) is
+        # below a quarter ulp of θ; no fast lane when the bound is not finite
         p_min = np.float32(np.inf)
-        if epsf > np.float32(0.0) and km > 0:
-            bound = abs(np.float64(step_size)) * (km * 2.0**-149) / np.float64(epsf) * 4.0
-            pm = bound * 2.0**25
+        if fast:
+            pm = abs(np.float64(step_size)) * _MIN_NORMAL / np.float64(epsf) * 4.0 * 2.0**25
             if math.isfinite(pm):
-                p_min = np.float32(max(pm, 2.0**-120))
-        for i in range(g.shape[0]):
-            gi, m0, v0, p0 = g[i], m[i], v[i], p[i]
-            ma = abs(m0)
-            v_stuck = (v0 > np.float32(0.0)) & (v0 <= v_max)
-            stuck = (
-                (gi == np.float32(0.0)) & (ma > np.float32(0.0)) & (ma <= m_max)
-                & (abs(p0) >= p_min) & ((v0 == np.float32(0.0)) | (v0 >= v_min) | v_stuck)
-            )  # fmt: skip
-            keep_v = stuck & v_stuck
-            m_in = np.float32(0.0) if stuck else m0
-            v_in = np.float32(0.0) if keep_v else v0
-            mi = m_in + (gi - m_in) * omb1  # torch's lerp_(g, 1 − β1)
-            vi = v_in * b2 + omb2 * (gi * gi)  # mul_(β2).addcmul_(g, g, 1 − β2)
-            denom = np.sqrt(vi) / bc2_sqrt + epsf
-            p[i] = p0 - step_size * (mi / denom)
-            m[i] = m0 if stuck else mi
-            v[i] = v0 if keep_v else vi
+                p_min = np.float32(max(pm, 2.0**-100))
+        c = (omb1, b2, omb2, epsf, step_size, bc2_sqrt, p_min, np.float64(omb1),
+             np.float64(b2), fast)  # fmt: skip
+        p, m, v = P[r], M[r], V[r]
+        for i in range(n):
+            p[i], m[i], v[i] = _adam_element(g[i], m[i], v[i], p[i], c)
 
 
 # ------------------------------------------------------------------ policy distribution ----
