@@ -266,24 +266,42 @@ def forward_rows(P, lay, acol, X, A):
 
 
 # ------------------------------------------------------------------------ backward pass ----
-@_jit
-def _dot(x, y):
-    """Σ_k x_k·y_k over 8 fixed interleaved partial sums (vectorises; a fixed order)."""
-    n = x.shape[0]
-    n8 = n - n % 8
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0.0)
-    for k in range(0, n8, 8):
-        s0 += x[k] * y[k]
-        s1 += x[k + 1] * y[k + 1]
-        s2 += x[k + 2] * y[k + 2]
-        s3 += x[k + 3] * y[k + 3]
-        s4 += x[k + 4] * y[k + 4]
-        s5 += x[k + 5] * y[k + 5]
-        s6 += x[k + 6] * y[k + 6]
-        s7 += x[k + 7] * y[k + 7]
-    for k in range(n8, n):
-        s0 += x[k] * y[k]
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+@intrinsic
+def _dot(typingctx, x, y):
+    """Σ_k x_k·y_k over 8 fixed interleaved partial sums s_u = Σ_k x[8k+u]·y[8k+u] (one
+    8-lane float32 vector; the tail goes to s_0), then ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)).
+    Plain fmul and fadd, never fused: the same bits on every CPU. ``x`` and ``y`` are
+    contiguous float32 arrays of the same length."""
+    if not all(a.dtype == types.float32 and a.layout == "C" and a.ndim == 1 for a in (x, y)):
+        return None
+    f32 = ir.FloatType()
+    v8f = ir.VectorType(f32, 8)
+
+    def codegen(context, builder, signature, args):
+        xa = context.make_array(signature.args[0])(context, builder, args[0])
+        ya = context.make_array(signature.args[1])(context, builder, args[1])
+        n = builder.extract_value(xa.shape, 0)
+        eight = ir.Constant(n.type, 8)
+        acc = cgutils.alloca_once_value(builder, ir.Constant(v8f, None))
+        with cgutils.for_range(builder, builder.sdiv(n, eight)) as loop:
+            first = builder.mul(loop.index, eight)
+            xv = builder.load(builder.bitcast(builder.gep(xa.data, [first]), v8f.as_pointer()), align=4)
+            yv = builder.load(builder.bitcast(builder.gep(ya.data, [first]), v8f.as_pointer()), align=4)
+            builder.store(builder.fadd(builder.load(acc), builder.fmul(xv, yv)), acc)
+        lanes = [builder.extract_element(builder.load(acc), ir.Constant(ir.IntType(32), u))
+                 for u in range(8)]  # fmt: skip
+        s0 = cgutils.alloca_once_value(builder, lanes[0])
+        tail = builder.sub(n, builder.srem(n, eight))
+        with cgutils.for_range_slice(builder, tail, n, ir.Constant(n.type, 1)) as (k, _):
+            prod = builder.fmul(builder.load(builder.gep(xa.data, [k])),
+                                builder.load(builder.gep(ya.data, [k])))  # fmt: skip
+            builder.store(builder.fadd(builder.load(s0), prod), s0)
+        lanes[0] = builder.load(s0)
+        add = builder.fadd
+        return add(add(add(lanes[0], lanes[1]), add(lanes[2], lanes[3])),
+                   add(add(lanes[4], lanes[5]), add(lanes[6], lanes[7])))  # fmt: skip
+
+    return types.float32(x, y), codegen
 
 
 @_jit
