@@ -10,14 +10,19 @@ At the episode's end, for that seed alone (its update never waits for, or touche
     L_critic = mean_t (r_t + γ·next_t − vs_t)²               F.mse_loss(rs + next_vs, vs)
     one Adam step on each network
 
+(names on the right: ``reference.ActorCritic.train_episode``, the notebook's code). The
+gradients the kernels apply, by hand instead of autograd (tests check them against autograd):
+
+    ∂L_actor/∂z_{t,j} = (π_{t,j} − 1[j = a_t])·w_t  [+ c·π_{t,j}(log π_{t,j} + H_t)]
+                        w_t = G_t (``sum``) or Σ_u G_u (``notebook_broadcast``)
+    ∂L_critic/∂vs_t   = 2·(vs_t − r_t − γ·next_t)/T
+
 The last step is never bootstrapped, truncation included (the notebook's choice;
 ``bootstrap_on_truncation=True`` uses V(s_T) after a time-limit cut instead).
 
-Note on the notebook's code: ``log_prob = torch.log(action_probs[action])`` has shape (1,), so
-``torch.stack(self.log_probs)`` is (T, 1) and ``G * log_probs`` broadcasts to (T, T): the code
-as written minimises −(Σ_t G_t)·(Σ_t log π_t), not −Σ_t G_t·log π_t. The default here is the
-per-step form the notebook evidently intends; ``actor_loss="notebook_broadcast"`` reproduces
-the literal code (tests check both against the notebook's own expressions).
+The notebook's actor loss broadcasts (T,)×(T,1) and so minimises −(Σ_t G_t)·(Σ_t log π_t):
+the default here is the per-step form it evidently intends, ``actor_loss="notebook_broadcast"``
+the literal code (docs/engine.md, "The variants, against the notebooks", says why).
 """
 
 from __future__ import annotations

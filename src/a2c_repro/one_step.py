@@ -1,13 +1,22 @@
-"""One-step A2C — read next to ``one_step_a2c_cartpole`` (``A2C.train`` is called every step).
+"""One-step A2C — read next to ``one_step_a2c_cartpole``, whose ``A2C.train`` runs after every
+env step (its code, runnable, is ``reference.OneStepA2C.train``; the names on the right are its
+variables).
 
 For every environment step (s, a, r, s′, done), for every seed at once:
 
     V(s′) under no_grad                                   next_state_value
-    target = r + γ·(1 − done)·V(s′)                       _compute_target_state_value
-    A      = target − V(s)        (V(s) detached)         _compute_advantage
-    L_actor  = −log π(a|s)·A      [− c·H(π(·|s))]         _compute_actor_loss (+ optional bonus)
-    L_critic = (V(s) − target)²                           _compute_critic_loss (F.mse_loss)
-    one Adam step on each network                         _train_step × 2
+    target = r + (1 − done)·γ·V(s′)                       target_state_value
+    A      = target − V(s)        (V(s) detached)         advantage
+    L_actor  = −log π(a|s)·A      [− c·H(π(·|s))]         actor_loss (+ optional bonus)
+    L_critic = (V(s) − target)²                           critic_loss (F.mse_loss)
+    one Adam step on each network                         opt.step() × 2
+
+The gradients the kernel applies, by hand instead of autograd (tests check them against
+autograd on ``reference.OneStepA2C``):
+
+    ∂L_actor/∂z_j  = (π_j − 1[j = a])·A   [+ c·π_j·(log π_j + H)]  z: the actor's logits
+    ∂L_critic/∂V(s) = 2·(V(s) − target)
+    then backpropagated through each MLP (``batched_mlp.backward_rows``).
 
 ``done`` is ``terminated | truncated`` as in the notebook (``bootstrap_on_truncation=True``
 masks only true terminations). Actions are sampled, never greedy. After training episodes
@@ -81,7 +90,7 @@ def _update_rows(
             Da[r, 0, oa + j] = gj
             if not np.isnan(pmax) and (np.isnan(pj) or pj > pmax):  # numpy's max
                 pmax = pj
-        Dc[r, 0, oc] = np.float32(2.0) * (v_s - target)  # ∂(V(s) − target)²/∂V(s)
+        Dc[r, 0, oc] = np.float32(2.0) * (v_s - target)  # ∂L_critic/∂V(s)
         t = ep_len[r]
         raw[r, t, 0] = logp[0, a]
         raw[r, t, 1] = adv
