@@ -93,7 +93,7 @@ def test_a_full_disk_gives_one_line_naming_the_path_and_leaves_no_temp_file(
     import errno
     import importlib
 
-    train_mod = importlib.import_module("a2c_repro.train")
+    atomic_io = importlib.import_module("a2c_repro.atomic_io")
 
     real_open = open
 
@@ -104,7 +104,7 @@ def test_a_full_disk_gives_one_line_naming_the_path_and_leaves_no_temp_file(
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return fh
 
-    monkeypatch.setattr(train_mod, "open", full_disk_open, raising=False)
+    monkeypatch.setattr(atomic_io, "open", full_disk_open, raising=False)
     code = main(GOOD + ["--out", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     run_dir = tmp_path / "CartPole-v1" / "one_step"

@@ -23,7 +23,7 @@ import yaml
 from pipeline_helpers import copy_workflow, digests, snakemake
 from test_pipeline_e2e import job_counts
 
-from a2c_repro.train import KILL_HOOK_ENV
+from a2c_repro.checkpoints import KILL_HOOK_ENV
 
 TINY = ".test/config/config.yaml"
 # A development check: it needs git and make (not in the runtime Docker image).
