@@ -1,5 +1,6 @@
 """One list of the engine's variants (``config.VARIANTS``): the training loops, the CLI, the
-benchmark and the pipeline's config schema agree with it, and the driver is a ``Runner``."""
+benchmark and the pipeline's config schema agree with it; the driver is a ``Runner``; the
+output layout (layout.py) is read back the way the pipeline reads it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import yaml
 
 from a2c_repro import bench, notebook_engine
 from a2c_repro.config import EPISODIC_ACTOR_LOSSES, VARIANTS, ConfigError, default_config
+from a2c_repro.layout import out_dir_of, seed_csv
 from a2c_repro.runner import Runner
 from a2c_repro.train import GroupTrainer, variant_loop
 
@@ -46,3 +48,10 @@ def test_the_driver_offers_the_runner_interface(tmp_path):
     tr = GroupTrainer("one_step", "CartPole-v1", [0], 1, default_config("one_step"), tmp_path,
                       progress=False)  # fmt: skip
     assert isinstance(tr, Runner)
+
+
+def test_the_layout_names_the_out_dir_back():
+    """The pipeline passes `--out` as the directory `layout.out_dir_of` finds in a CSV's path."""
+    csv = seed_csv("results/runs/main/one_step", "CartPole-v1", "one_step", 3)
+    assert csv.as_posix() == "results/runs/main/one_step/CartPole-v1/one_step/seed3.csv"
+    assert out_dir_of(csv).as_posix() == "results/runs/main/one_step"

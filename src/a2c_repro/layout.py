@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["checkpoint_file", "default_record", "run_dir", "seed_csv", "seeds_spec"]
+__all__ = ["checkpoint_file", "default_record", "out_dir_of", "run_dir", "seed_csv", "seeds_spec"]
 
 
 def run_dir(out_dir: Path | str, env_id: str, variant: str) -> Path:
@@ -21,6 +21,11 @@ def run_dir(out_dir: Path | str, env_id: str, variant: str) -> Path:
 def seed_csv(out_dir: Path | str, env_id: str, variant: str, seed: int | str) -> Path:
     """Seed ``seed``'s per-episode CSV."""
     return run_dir(out_dir, env_id, variant) / f"seed{seed}.csv"
+
+
+def out_dir_of(csv: Path | str) -> Path:
+    """The ``out_dir`` that ``seed_csv`` was given for the CSV ``csv`` (what ``--out`` names)."""
+    return Path(csv).parents[2]
 
 
 def default_record(run_dir_: Path | str, spec: str) -> Path:

@@ -15,6 +15,7 @@ from snakemake.utils import validate
 try:
     from a2c_repro.config import ConfigError, apply_overrides, default_config, keys_of
     from a2c_repro.envs import env_dims
+    from a2c_repro.layout import out_dir_of
     from a2c_repro.layout import run_dir as engine_run_dir
     from a2c_repro.layout import seed_csv as engine_seed_csv
     from a2c_repro.layout import seeds_spec
@@ -46,6 +47,25 @@ def check_schema(cfg, schema_path):
 
 check_schema(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 validate(config, schema="../schemas/config.schema.yaml")  # also fills in the defaults
+
+
+def keep_only_envs(exp):
+    """`experiment.only_envs`: drop the other envs now, before anything reads them (an
+    overlay such as .test/config/config.yaml cannot remove the default config's envs).
+    """
+    only = exp.get("only_envs")
+    if only is None:
+        return
+    for i, env_id in enumerate(only):
+        if env_id not in exp["envs"]:
+            config_error(
+                f"experiment.only_envs[{i}]",
+                f"{env_id!r} is not one of experiment.envs",
+            )
+    exp["envs"] = {env_id: s for env_id, s in exp["envs"].items() if env_id in only}
+
+
+keep_only_envs(config["experiment"])
 
 
 def study_arms(abl):
@@ -372,7 +392,6 @@ def training_jobs(
                 name=f"{prefix}{arm}_{env_slug(env_id)}_seeds{first}_{last}",
                 engine=engine,
                 env=env_id,
-                out=out,
                 spec=spec,
                 episodes=episodes,
                 set_args=set_args(hyperparameters),
@@ -495,6 +514,13 @@ def main_variant_of_path():
         for csv in job["csvs"]
         if f"/runs/main/{name}/" in csv
     }
+
+
+def engine_out_dir(wildcards, output):
+    """The job's `a2c-repro train --out`, from its outputs (Snakemake wants a path prefix of
+    the outputs derived from them, not a string, for runs without a shared filesystem).
+    """
+    return str(out_dir_of(output.csvs[0]))
 
 
 def ablation_labels():

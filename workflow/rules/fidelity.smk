@@ -29,7 +29,7 @@ for job in [job for run in FIDELITY_RUNS.values() for job in run["jobs"]]:
             seeds=job["spec"],
             episodes=job["episodes"],
             hyperparameters=job["set_args"],
-            out=job["out"],
+            out=engine_out_dir,
             stale_records=job["stale_records"],
         shell:
             "rm -f {params.stale_records} && "

@@ -31,7 +31,7 @@ for job in TRAIN_JOBS:
             seeds=job["spec"],
             episodes=job["episodes"],
             hyperparameters=job["set_args"],
-            out=job["out"],
+            out=engine_out_dir,
             stale_records=job["stale_records"],
         shell:
             "rm -f {params.stale_records} && "
