@@ -24,7 +24,8 @@ REPO=$(cd "$HERE/.." && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 ci_init docker-test
-CONFIG=.test/config/config.yaml
+TINY=.test/config/config.yaml
+CONFIG=(config/config.yaml "$TINY") # the tiny experiment: an overlay on the default config
 IMAGE=a2c-repro:docker-test
 BASE=a2c-repro-base:bookworm
 CACHE=${A2C_DOCKER_CACHE:-/var/cache/a2c-repro-docker}
@@ -199,18 +200,18 @@ run "$IMAGE" snakemake --cores all --dry-run --quiet rules >"$WORK/dryrun.log" 2
 tail -n 5 "$WORK/dryrun.log"
 
 # --------------------------------------------------------------------------
-step "tiny pipeline ($CONFIG): host vs image, CSVs byte for byte"
-[[ -f $CTX/$CONFIG ]] || fail "$CONFIG does not exist"
+step "tiny pipeline (${CONFIG[*]}): host vs image, CSVs byte for byte"
+[[ -f $CTX/$TINY ]] || fail "$TINY does not exist"
 # The host run imports the engine from its own copy (src/ before the editable install).
 timed "host run" env PYTHONPATH="$WORK/host/src" PATH="$REPO/.venv/bin:$PATH" bash -c \
-    "cd '$WORK/host' && '$REPO/.venv/bin/snakemake' --cores 2 --configfile $CONFIG >'$WORK/host-run.log' 2>&1" \
+    "cd '$WORK/host' && '$REPO/.venv/bin/snakemake' --cores 2 --configfile ${CONFIG[*]} >'$WORK/host-run.log' 2>&1" \
     || { tail -n 25 "$WORK/host-run.log" >&2; fail "the tiny pipeline failed on the host"; }
 mkdir -p "$WORK/ctr/results" "$WORK/ctr/figures"
 chmod 0777 "$WORK/ctr/results" "$WORK/ctr/figures"
 APP=/home/app/a2c-repro
 timed "image run (uid $CTR_UID)" "${DOCKER[@]}" run --rm --network none --user "$CTR_UID:$CTR_UID" \
     -v "$WORK/ctr/results:$APP/.test/results" -v "$WORK/ctr/figures:$APP/.test/figures" \
-    "$IMAGE" snakemake --cores 2 --configfile "$CONFIG" >"$WORK/image-run.log" 2>&1 \
+    "$IMAGE" snakemake --cores 2 --configfile "${CONFIG[@]}" >"$WORK/image-run.log" 2>&1 \
     || { tail -n 25 "$WORK/image-run.log" >&2; fail "the tiny pipeline failed inside the image"; }
 (cd "$WORK/host/.test/results" && find . -name '*.csv' | sort) >"$WORK/host-csvs.txt"
 (cd "$WORK/ctr/results" && find . -name '*.csv' | sort) >"$WORK/image-csvs.txt"

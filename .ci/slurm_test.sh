@@ -22,7 +22,8 @@ source "$HERE/lib.sh"
 source "$HERE/slurm/cluster.sh"
 ci_init slurm-test
 
-CONFIG=.test/config/config.yaml
+TINY=.test/config/config.yaml
+CONFIG=(config/config.yaml "$TINY") # the tiny experiment: an overlay on the default config
 RESULTS=.test/results
 
 WORK=$(mktemp -d /tmp/a2c-slurm.XXXXXX)
@@ -47,7 +48,7 @@ for dist in ("snakemake", "snakemake-executor-plugin-slurm", "snakemake-executor
 print("python", sys.executable)
 PY
 command -v a2c-repro >/dev/null || fail "the a2c-repro console script is not on PATH (pip install -e . in $PYBIN's environment)"
-[[ -f $REPO/Snakefile && -f $REPO/$CONFIG ]] || fail "no Snakefile or $CONFIG in $REPO"
+[[ -f $REPO/Snakefile && -f $REPO/$TINY ]] || fail "no Snakefile or $TINY in $REPO"
 
 step "Two copies of the repository (tracked and unignored files): local/ and slurm/"
 mkdir -p "$WORK/local"
@@ -83,12 +84,12 @@ echo "srun ran on: $host"
 # --------------------------------------------------------------------------
 step "Tiny pipeline, local run (--cores 2)"
 (cd "$WORK/local" && export PYTHONPATH=$WORK/local/src${PYTHONPATH:+:$PYTHONPATH} \
-    && "$PYTHON" -m snakemake --cores 2 --configfile "$CONFIG" --quiet progress) \
+    && "$PYTHON" -m snakemake --cores 2 --configfile "${CONFIG[@]}" --quiet progress) \
     >"$WORK/local.log" 2>&1 || { tail -n 40 "$WORK/local.log" >&2; fail "local pipeline run failed"; }
 tail -n 3 "$WORK/local.log"
 
 step "Jobs the SLURM run must submit (dry run)"
-(cd "$WORK/slurm" && "$PYTHON" -m snakemake -n --cores 2 --configfile "$CONFIG" --quiet rules) \
+(cd "$WORK/slurm" && "$PYTHON" -m snakemake -n --cores 2 --configfile "${CONFIG[@]}" --quiet rules) \
     >"$WORK/dryrun.log" 2>&1 || { cat "$WORK/dryrun.log" >&2; fail "dry run failed"; }
 # First "Job stats" table: "<rule> <count>" rows; the target rule `all` runs locally.
 awk '/^job +count/{t=1; next} t && $1 == "total" {exit} t && NF==2 && $2 ~ /^[0-9]+$/ && $1 != "total" && $1 != "all" {print $1, $2}' \
@@ -104,7 +105,7 @@ step "Tiny pipeline through SLURM (--profile workflow/profiles/slurm)"
 # --retries 0: a job that fails fails the test (the profile retries once).
 (cd "$WORK/slurm" && export PYTHONPATH=$WORK/slurm/src${PYTHONPATH:+:$PYTHONPATH} \
     && SBATCH_ACCOUNT=$SLURM_TEST_ACCOUNT SBATCH_PARTITION=$SLURM_PARTITION_NAME \
-    "$PYTHON" -m snakemake --profile workflow/profiles/slurm --configfile "$CONFIG" \
+    "$PYTHON" -m snakemake --profile workflow/profiles/slurm --configfile "${CONFIG[@]}" \
     --jobs 2 --retries 0 --slurm-init-seconds-before-status-checks 2 --slurm-keep-successful-logs) \
     >"$WORK/slurm.log" 2>&1 || {
     tail -n 60 "$WORK/slurm.log" >&2

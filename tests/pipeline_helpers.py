@@ -11,6 +11,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ["Snakefile", "workflow", "profiles", "config", ".test/config"]
+# The tiny experiment the tests and CI run: an overlay on the default config, given after it
+# (`snakemake --configfile config/config.yaml .test/config/config.yaml`).
+TINY_OVERLAY = ".test/config/config.yaml"
+TINY = ("config/config.yaml", TINY_OVERLAY)
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -24,6 +28,23 @@ def copy_workflow(dest: Path) -> Path:
         else:
             shutil.copy2(src, target)
     return dest
+
+
+def merged_config(root: Path, configfiles: tuple[str, ...] = TINY) -> dict:
+    """The config the workflow sees for ``--configfile configfiles`` in ``root``: the files
+    merged in order by Snakemake's own merge, with `experiment.only_envs` applied (and then
+    dropped) as workflow/rules/common.smk applies it: one config file's worth."""
+    import yaml
+    from snakemake.utils import update_config
+
+    cfg: dict = {}
+    for name in configfiles:
+        update_config(cfg, yaml.safe_load((root / name).read_text()))
+    exp = cfg["experiment"]
+    if "only_envs" in exp:
+        only = exp.pop("only_envs")
+        exp["envs"] = {e: s for e, s in exp["envs"].items() if e in only}
+    return cfg
 
 
 def snakemake(

@@ -8,6 +8,7 @@ no number a reader sees is typed by hand. After regenerating results, print the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -25,53 +26,57 @@ def _num(x: float, fmt: str = ".0f") -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
 
-def claim_rows() -> list[str]:
-    claims = pd.read_csv(ROOT / "results/claims.csv")
-    return [f"| {r.claim_id} | {r.claim} | {r.statistic} | **{r.verdict}** |"
-            for r in claims.itertuples()]  # fmt: skip
+class Table:
+    """A document's table: one row per line of a committed CSV, rendered by ``row``."""
+
+    def __init__(self, csv: str, row: Callable[[tuple], str]) -> None:
+        self.csv, self.row = csv, row
+
+    def __call__(self) -> list[str]:
+        return [self.row(r) for r in pd.read_csv(ROOT / self.csv).itertuples()]
 
 
-def fidelity_rows() -> list[str]:
-    fid = pd.read_csv(ROOT / "results/fidelity.csv")
-    rows = []
-    for r in fid.itertuples():
-        fmt = ".2f" if r.statistic == "rate" else ".0f"
-        rows.append(
-            f"| {r.label} | {r.measure} | {r.n_engine} / {r.n_notebook} | "
-            f"{_num(r.engine_value, fmt)} / {_num(r.notebook_value, fmt)} | "
-            f"{_num(r.effect, fmt)} [{_num(r.ci_low, fmt)}, {_num(r.ci_high, fmt)}] | "
-            f"±{_num(r.margin, fmt)} | {_p(r.p_holm)} | {r.verdict} |"
-        )
-    return rows
+def claim_row(r) -> str:
+    return f"| {r.claim_id} | {r.claim} | {r.statistic} | **{r.verdict}** |"
 
 
-def ablation_rows() -> list[str]:
-    abl = pd.read_csv(ROOT / "results/aggregated/ablations.csv")
-    rows = []
-    for r in abl.itertuples():
-        rows.append(
-            f"| {r.label} | {r.n_collapsed}/{r.n_seeds} "
-            f"({r.collapse_rate_ci_low:.2f}–{r.collapse_rate_ci_high:.2f}) | "
-            f"{r.n_never_learned} | {r.final_return_iqm:.0f} [{r.final_return_iqm_ci_low:.0f}, "
-            f"{r.final_return_iqm_ci_high:.0f}] | {_p(r.collapse_fisher_p_holm)} | "
-            f"{_p(r.final_return_mannwhitney_p_holm)} | {_num(r.median_onset_episode, 'g')} |"
-        )
-    return rows
+def fidelity_row(r) -> str:
+    fmt = ".2f" if r.statistic == "rate" else ".0f"
+    return (
+        f"| {r.label} | {r.measure} | {r.n_engine} / {r.n_notebook} | "
+        f"{_num(r.engine_value, fmt)} / {_num(r.notebook_value, fmt)} | "
+        f"{_num(r.effect, fmt)} [{_num(r.ci_low, fmt)}, {_num(r.ci_high, fmt)}] | "
+        f"±{_num(r.margin, fmt)} | {_p(r.p_holm)} | {r.verdict} |"
+    )
 
 
-def survival_rows() -> list[str]:
-    surv = pd.read_csv(ROOT / "results/aggregated/collapse_survival.csv")
-    return [
+def ablation_row(r) -> str:
+    return (
+        f"| {r.label} | {r.n_collapsed}/{r.n_seeds} "
+        f"({r.collapse_rate_ci_low:.2f}–{r.collapse_rate_ci_high:.2f}) | "
+        f"{r.n_never_learned} | {r.final_return_iqm:.0f} [{r.final_return_iqm_ci_low:.0f}, "
+        f"{r.final_return_iqm_ci_high:.0f}] | {_p(r.collapse_fisher_p_holm)} | "
+        f"{_p(r.final_return_mannwhitney_p_holm)} | {_num(r.median_onset_episode, 'g')} |"
+    )
+
+
+def survival_row(r) -> str:
+    return (
         f"| {r.label} | {r.n_collapsed} / {r.n_censored} | "
         f"{_num(r.median_episodes_to_collapse, 'g')} | {r.survival:.2f} "
         f"[{r.survival_ci_low:.2f}, {r.survival_ci_high:.2f}] | {_p(r.logrank_p_holm)} |"
-        for r in surv.itertuples()
-    ]
+    )
 
 
 TABLES = {
-    "README.md": {"claims": claim_rows, "fidelity": fidelity_rows},
-    "docs/collapse-study.md": {"ablations": ablation_rows, "survival": survival_rows},
+    "README.md": {
+        "claims": Table("results/claims.csv", claim_row),
+        "fidelity": Table("results/fidelity.csv", fidelity_row),
+    },
+    "docs/collapse-study.md": {
+        "ablations": Table("results/aggregated/ablations.csv", ablation_row),
+        "survival": Table("results/aggregated/collapse_survival.csv", survival_row),
+    },
 }
 
 if __name__ == "__main__":

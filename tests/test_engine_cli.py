@@ -13,56 +13,59 @@ GOOD = ["train", "--variant", "one_step", "--env", "CartPole-v1", "--seeds", "0-
         "--episodes", "2", "--no-progress"]  # fmt: skip
 
 
-def _with(args: list[str], **changes: str) -> list[str]:
+def _with(args: list[str], flag: str, value: str) -> list[str]:
+    """``args`` with ``flag``'s value replaced, or ``flag value`` appended (e.g. ``--set``)."""
     args = list(args)
-    for flag, value in changes.items():
-        flag = "--" + flag
+    if flag in args and flag != "--set":
         args[args.index(flag) + 1] = value
+    else:
+        args += [flag, value]
     return args
 
 
-@pytest.mark.parametrize(
-    "changes,extra,needle",
-    [
-        ({"variant": "two_step"}, [], "--variant two_step"),
-        ({}, ["--set", "learning_rate=0.1"], "--set learning_rate"),
-        ({}, ["--set", "gamma"], "--set gamma"),
-        ({"seeds": "a-b"}, [], "--seeds a-b"),
-        ({"seeds": "5-2"}, [], "--seeds 5-2"),
-        ({"seeds": ""}, [], "--seeds"),
-        ({"episodes": "0"}, [], "--episodes 0"),
-        ({"episodes": "-3"}, [], "--episodes -3"),
-        ({}, ["--set", "actor_lr=0"], "--set actor_lr=0"),
-        ({}, ["--set", "critic_lr=-1e-3"], "--set critic_lr=-0.001"),
-        ({}, ["--set", "gamma=1.5"], "--set gamma=1.5"),
-        ({}, ["--set", "gamma=-0.1"], "--set gamma=-0.1"),
-        ({}, ["--set", "actor_hidden=128,zero"], "--set actor_hidden=128,zero"),
-        ({"env": "NoSuchEnv-v0"}, [], "--env NoSuchEnv-v0"),
-        ({"env": "Pendulum-v1"}, [], "not Discrete"),
-        # non-finite numbers never reach a run
-        ({}, ["--set", "critic_lr=inf"], "--set critic_lr=inf: expected a finite number"),
-        ({}, ["--set", "entropy_coef=nan"], "--set entropy_coef=nan: expected a finite number"),
-        ({}, ["--set", "max_grad_norm=nan"], "--set max_grad_norm=nan: expected a finite"),
-        ({}, ["--set", "gamma=nan"], "--set gamma=nan: expected a finite number"),
-        ({}, ["--set", "adam_eps=-inf"], "--set adam_eps=-inf: expected a finite number"),
-        ({}, ["--checkpoint-every", "nan"], "--checkpoint-every nan: expected a finite"),
-        ({}, ["--checkpoint-every", "inf"], "--checkpoint-every inf: expected a finite"),
-        # seeds: the right reason, and a bound checked before anything is built
-        ({"seeds": "5-2"}, [], "range 5-2 is empty (start > end)"),
-        ({"seeds": "0-9999999"}, [], "--seeds 0-9999999: more than 100000 seeds"),
-        ({"seeds": "-1"}, [], "--seeds -1: malformed part"),
-        ({"episodes": "99999999999"}, [], "--episodes 99999999999: expected an integer in"),
-        # absurd network sizes: one line, no OverflowError or MemoryError
-        ({}, ["--set", "actor_hidden=99999999999999999999"], "is outside 1..65536"),
-        ({}, ["--set", "critic_hidden=60000,60000"], "at most 50,000,000 parameters"),
-        ({}, ["--set", "eval_interval=2.5"], "--set eval_interval=2.5: expected an integer"),
-    ],
-)  # fmt: skip
-def test_bad_arguments_exit_2_with_one_line_and_write_nothing(
-    tmp_path, capsys, changes, extra, needle
-):
+# (flag, bad value[, what the one-line error must contain; default "flag value"])
+BAD_ARGUMENTS = [
+    ("--variant", "two_step"),
+    ("--set", "learning_rate=0.1", "--set learning_rate"),
+    ("--set", "gamma"),
+    ("--seeds", "a-b"),
+    ("--seeds", "5-2"),
+    ("--seeds", "", "--seeds"),
+    ("--episodes", "0"),
+    ("--episodes", "-3"),
+    ("--set", "actor_lr=0"),
+    ("--set", "critic_lr=-1e-3", "--set critic_lr=-0.001"),
+    ("--set", "gamma=1.5"),
+    ("--set", "gamma=-0.1"),
+    ("--set", "actor_hidden=128,zero"),
+    ("--env", "NoSuchEnv-v0"),
+    ("--env", "Pendulum-v1", "not Discrete"),
+    # non-finite numbers never reach a run
+    ("--set", "critic_lr=inf", "--set critic_lr=inf: expected a finite number"),
+    ("--set", "entropy_coef=nan", "--set entropy_coef=nan: expected a finite number"),
+    ("--set", "max_grad_norm=nan", "--set max_grad_norm=nan: expected a finite"),
+    ("--set", "gamma=nan", "--set gamma=nan: expected a finite number"),
+    ("--set", "adam_eps=-inf", "--set adam_eps=-inf: expected a finite number"),
+    ("--checkpoint-every", "nan", "--checkpoint-every nan: expected a finite"),
+    ("--checkpoint-every", "inf", "--checkpoint-every inf: expected a finite"),
+    # seeds: the right reason, and a bound checked before anything is built
+    ("--seeds", "5-2", "range 5-2 is empty (start > end)"),
+    ("--seeds", "0-9999999", "--seeds 0-9999999: more than 100000 seeds"),
+    ("--seeds", "-1", "--seeds -1: malformed part"),
+    ("--episodes", "99999999999", "--episodes 99999999999: expected an integer in"),
+    # absurd network sizes: one line, no OverflowError or MemoryError
+    ("--set", "actor_hidden=99999999999999999999", "is outside 1..65536"),
+    ("--set", "critic_hidden=60000,60000", "at most 50,000,000 parameters"),
+    ("--set", "eval_interval=2.5", "--set eval_interval=2.5: expected an integer"),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_ARGUMENTS, ids=lambda bad: " ".join(bad[:2]))
+def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, bad):
+    flag, value, *needle = bad
+    needle = needle[0] if needle else f"{flag} {value}"
     out = tmp_path / "out"
-    code = main(_with(GOOD, **changes) + ["--out", str(out)] + extra)
+    code = main(_with(GOOD + ["--out", str(out)], flag, value))
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and needle in err, err
@@ -93,7 +96,7 @@ def test_a_full_disk_gives_one_line_naming_the_path_and_leaves_no_temp_file(
     import errno
     import importlib
 
-    train_mod = importlib.import_module("a2c_repro.train")
+    atomic_io = importlib.import_module("a2c_repro.atomic_io")
 
     real_open = open
 
@@ -104,7 +107,7 @@ def test_a_full_disk_gives_one_line_naming_the_path_and_leaves_no_temp_file(
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return fh
 
-    monkeypatch.setattr(train_mod, "open", full_disk_open, raising=False)
+    monkeypatch.setattr(atomic_io, "open", full_disk_open, raising=False)
     code = main(GOOD + ["--out", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     run_dir = tmp_path / "CartPole-v1" / "one_step"

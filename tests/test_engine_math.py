@@ -12,11 +12,12 @@ import torch
 
 from a2c_repro import batched_mlp as mlp
 from a2c_repro import reference
-from a2c_repro.agent import AgentGroup, categorical, policy_logit_grad, sample_actions
+from a2c_repro.agent import AgentGroup
 from a2c_repro.config import apply_overrides, default_config
 from a2c_repro.episodic import episode_update, episodic_targets
 from a2c_repro.n_step import n_step_returns
 from a2c_repro.one_step import RAW, done_mask, one_step_targets, update
+from a2c_repro.policy import categorical, policy_logit_grad, sample_actions
 
 torch.set_num_threads(1)
 f32 = np.float32

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from a2c_repro import default_config, train
+from a2c_repro.checkpoints import KILL_HOOK_ENV
 from a2c_repro.seed_run import COLUMNS
-from a2c_repro.train import KILL_HOOK_ENV
 
 
 def _csv(out: Path, env: str, variant: str, seed: int) -> bytes:

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pipeline_helpers import copy_workflow, digests, snakemake
+from pipeline_helpers import TINY, TINY_OVERLAY, copy_workflow, digests, merged_config, snakemake
 from test_pipeline_e2e import job_counts
 
-from a2c_repro.train import KILL_HOOK_ENV
+from a2c_repro.checkpoints import KILL_HOOK_ENV
 
-TINY = ".test/config/config.yaml"
+EXPERIMENT = "+".join(TINY)  # `make reproduce EXPERIMENTS=...` joins config files with +
 # A development check: it needs git and make (not in the runtime Docker image).
 pytestmark = pytest.mark.skipif(
     shutil.which("git") is None or shutil.which("make") is None,
@@ -47,7 +47,7 @@ def origin(tmp_path_factory):
     """A repository with the workflow and the tiny config's results committed."""
     repo = copy_workflow(tmp_path_factory.mktemp("origin"))
     shutil.copy2(Path(__file__).resolve().parents[1] / "Makefile", repo / "Makefile")
-    first = snakemake(repo, "--cores", "2", "--configfile", TINY)
+    first = snakemake(repo, "--cores", "2", "--configfile", *TINY)
     assert first.returncode == 0, first.stderr[-4000:]
     git(repo, "init", "-q")
     (repo / ".gitignore").write_text(".snakemake/\nresults/logs/\n.test/results/logs/\n")
@@ -68,23 +68,24 @@ def tree(clone) -> dict[str, str]:
 
 
 def test_fresh_clone_has_nothing_to_do_and_stays_clean(clone):
-    plan = snakemake(clone, "-n", "--configfile", TINY)
+    plan = snakemake(clone, "-n", "--configfile", *TINY)
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert "Nothing to be done" in plan.stdout + plan.stderr
-    run = snakemake(clone, "--configfile", TINY)
+    run = snakemake(clone, "--configfile", *TINY)
     assert run.returncode == 0, run.stderr[-3000:]
     assert git(clone, "status", "--porcelain") == ""
 
 
 def test_a_changed_hyperparameter_retrains_exactly_that_variant(clone):
-    cfg = yaml.safe_load((clone / TINY).read_text())
+    cfg = yaml.safe_load((clone / TINY_OVERLAY).read_text())
     cfg["variants"]["episodic"]["hyperparameters"]["gamma"] = 0.9
-    (clone / TINY).write_text(yaml.safe_dump(cfg, sort_keys=False))
-    plan = snakemake(clone, "-n", "--configfile", TINY)
+    (clone / TINY_OVERLAY).write_text(yaml.safe_dump(cfg, sort_keys=False))
+    plan = snakemake(clone, "-n", "--configfile", *TINY)
     assert plan.returncode == 0, plan.stderr[-3000:]
     trained = {r for r in job_counts(plan.stdout) if r.startswith("train_")}
     episodic_jobs = {r for r in trained if r.startswith("train_episodic_")}
     # the episodic variant on each env, and the study's arm built on it (if any) — nothing else
+    cfg = merged_config(clone)
     assert episodic_jobs and len(episodic_jobs) == len(cfg["experiment"]["envs"])
     others = trained - episodic_jobs
     arms = cfg.get("ablations", {}).get("arms", {})
@@ -94,7 +95,7 @@ def test_a_changed_hyperparameter_retrains_exactly_that_variant(clone):
         for r in others
     ), trained  # fmt: skip
     before = tree(clone)
-    run = snakemake(clone, "--cores", "2", "--configfile", TINY)
+    run = snakemake(clone, "--cores", "2", "--configfile", *TINY)
     assert run.returncode == 0, run.stderr[-4000:]
     after = tree(clone)
     changed = {k for k in before if before[k] != after.get(k)}
@@ -102,7 +103,7 @@ def test_a_changed_hyperparameter_retrains_exactly_that_variant(clone):
     assert not any("/one_step/" in k and k.endswith(".csv") for k in changed), changed
     # the provenance record now describes the new config, which made the new results
     assert "results/provenance.json" in changed
-    again = snakemake(clone, "-n", "--configfile", TINY)
+    again = snakemake(clone, "-n", "--configfile", *TINY)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
@@ -110,7 +111,7 @@ def test_a_deleted_csv_is_regenerated_byte_for_byte(clone):
     csv = next((clone / ".test/results/runs/main/one_step").rglob("seed1.csv"))
     want = csv.read_bytes()
     csv.unlink()
-    run = snakemake(clone, "--cores", "2", "--configfile", TINY)
+    run = snakemake(clone, "--cores", "2", "--configfile", *TINY)
     assert run.returncode == 0, run.stderr[-4000:]
     assert csv.read_bytes() == want
     assert git(clone, "status", "--porcelain", "--", "*.csv") == ""
@@ -119,10 +120,10 @@ def test_a_deleted_csv_is_regenerated_byte_for_byte(clone):
 def test_snakemake_killed_mid_run_then_a_plain_rerun_completes_identically(clone):
     before = tree(clone)
     env = {**os.environ, KILL_HOOK_ENV: "5:group"}  # a training job kills its process group
-    killed = snakemake(clone, "--cores", "1", "--configfile", TINY, "--forceall",
+    killed = snakemake(clone, "--cores", "1", "--configfile", *TINY, "--forceall",
                        env=env, new_session=True)  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    rerun = snakemake(clone, "--cores", "2", "--configfile", TINY)
+    rerun = snakemake(clone, "--cores", "2", "--configfile", *TINY)
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     assert "Removed the lock of a Snakemake run that was killed" in rerun.stderr
     after = tree(clone)
@@ -134,7 +135,7 @@ def make_reproduce(clone) -> str:
     """`make reproduce` on the tiny experiment, with this interpreter's installed venv."""
     venv = Path(sys.executable).parents[1]
     done = subprocess.run(
-        ["make", "reproduce", f"EXPERIMENTS={TINY}", f"VENV={venv}", "CORES=2",
+        ["make", "reproduce", f"EXPERIMENTS={EXPERIMENT}", f"VENV={venv}", "CORES=2",
          "-o", f"{venv}/.a2c-repro-installed"],
         cwd=clone, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -143,14 +144,15 @@ def make_reproduce(clone) -> str:
 
 
 def test_make_reproduce_says_what_it_does(clone):
-    assert f"reproduce {TINY}: nothing to do, the results are up to date" in make_reproduce(clone)
+    assert f"reproduce {EXPERIMENT}: nothing to do, the results are up to date" in make_reproduce(clone)
     assert git(clone, "status", "--porcelain") == ""
-    cfg = yaml.safe_load((clone / TINY).read_text())
+    cfg = yaml.safe_load((clone / TINY_OVERLAY).read_text())
     cfg["variants"]["one_step"]["hyperparameters"]["critic_lr"] = 0.002
-    (clone / TINY).write_text(yaml.safe_dump(cfg, sort_keys=False))
+    (clone / TINY_OVERLAY).write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = make_reproduce(clone)
+    cfg = merged_config(clone)
     n_one_step_jobs = len(cfg["experiment"]["envs"]) + sum(
         s["variant"] == "one_step" and bool(s.get("set"))
         for s in cfg.get("ablations", {}).get("arms", {}).values()
     )
-    assert f"reproduce {TINY}: {n_one_step_jobs} training job(s) and" in out, out
+    assert f"reproduce {EXPERIMENT}: {n_one_step_jobs} training job(s) and" in out, out

@@ -7,9 +7,9 @@ import copy
 
 import pytest
 import yaml
-from pipeline_helpers import REPO, copy_workflow, snakemake
+from pipeline_helpers import REPO, copy_workflow, merged_config, snakemake
 
-TINY = yaml.safe_load((REPO / ".test/config/config.yaml").read_text())
+TINY = merged_config(REPO)  # the tiny experiment as one config file (tmp_path/bad.yaml)
 DEFAULT = yaml.safe_load((REPO / "config/config.yaml").read_text())
 
 
@@ -54,6 +54,10 @@ BAD = {
     "zero episodes": (
         lambda c: set_path(c, ["experiment", "envs", "CartPole-v1", "episodes"], 0),
         "experiment.envs.CartPole-v1.episodes",
+    ),
+    "an env to keep that is not listed": (
+        lambda c: set_path(c, ["experiment", "only_envs"], ["CartPole-v1", "Acrobot-v1"]),
+        "experiment.only_envs[1]",
     ),
     "unknown engine variant": (
         lambda c: set_path(c, ["variants", "one_step", "engine"], "two_step"),

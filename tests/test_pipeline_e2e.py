@@ -1,4 +1,5 @@
-"""End to end: the tiny config (.test/config/config.yaml) through the whole pipeline.
+"""End to end: the tiny config (.test/config/config.yaml on the default one) through the
+whole pipeline.
 
 One run in a temporary copy of the workflow; the tests then check what a user relies on:
 the tables' columns, that every figure is a real image, that a rerun changes nothing and
@@ -13,11 +14,10 @@ import pandas as pd
 import pytest
 import yaml
 from PIL import Image
-from pipeline_helpers import copy_workflow, digests, snakemake
+from pipeline_helpers import TINY, copy_workflow, digests, merged_config, snakemake
 
 from a2c_repro.seed_run import COLUMNS
 
-TINY = ".test/config/config.yaml"
 ENGINE_COLUMNS = list(COLUMNS)
 STAT_COLUMNS = ["n_seeds", "mean", "iqm", "median", "iqm_ci_low", "iqm_ci_high"]
 
@@ -25,8 +25,8 @@ STAT_COLUMNS = ["n_seeds", "mean", "iqm", "median", "iqm_ci_low", "iqm_ci_high"]
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     wd = copy_workflow(tmp_path_factory.mktemp("tiny"))
-    cfg = yaml.safe_load((wd / TINY).read_text())
-    run = snakemake(wd, "--cores", "2", "--configfile", TINY)
+    cfg = merged_config(wd)
+    run = snakemake(wd, "--cores", "2", "--configfile", *TINY)
     assert run.returncode == 0, run.stderr[-4000:]
     return {
         "wd": wd,
@@ -170,7 +170,7 @@ def test_provenance_records_versions_and_config_hash(tiny):
 
 
 def test_second_run_has_nothing_to_do(tiny):
-    dry = snakemake(tiny["wd"], "-n", "--configfile", TINY)
+    dry = snakemake(tiny["wd"], "-n", "--configfile", *TINY)
     assert dry.returncode == 0, dry.stderr[-3000:]
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
@@ -179,7 +179,7 @@ def test_forced_rerun_is_byte_identical(tiny):
     suffixes = (".csv", ".png", ".svg", ".gif")
     before = digests(tiny["results"], suffixes) | digests(tiny["figures"], suffixes)
     assert len(before) > 20
-    rerun = snakemake(tiny["wd"], "--cores", "2", "--configfile", TINY, "--forceall")
+    rerun = snakemake(tiny["wd"], "--cores", "2", "--configfile", *TINY, "--forceall")
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     after = digests(tiny["results"], suffixes) | digests(tiny["figures"], suffixes)
     changed = sorted(k for k in before if before[k] != after.get(k))
@@ -187,7 +187,7 @@ def test_forced_rerun_is_byte_identical(tiny):
 
 
 def test_report_captions_every_figure(tiny):
-    report = snakemake(tiny["wd"], "--configfile", TINY, "--report", "report.html")
+    report = snakemake(tiny["wd"], "--configfile", *TINY, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     html = (tiny["wd"] / "report.html").read_text()
     for stem in expected_figures(tiny["cfg"]):

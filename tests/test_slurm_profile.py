@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from pipeline_helpers import REPO, copy_workflow, snakemake
+from pipeline_helpers import REPO, TINY, copy_workflow, snakemake
 
 PROFILE = REPO / "workflow/profiles/slurm/config.yaml"
 CORE_HOURS = REPO / "workflow/profiles/slurm/core_hours.py"
@@ -75,7 +75,7 @@ def dry_run_jobs(workdir, *args) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "configfiles", [[".test/config/config.yaml"], SWEEP_FILES], ids=["tiny", "sweep"]
+    "configfiles", [list(TINY), SWEEP_FILES], ids=["tiny", "sweep"]
 )
 def test_every_rule_declares_runtime_and_memory(workdir, configfiles):
     """A rule without its own runtime/mem_mb would get the profile's guess on a cluster:
@@ -108,7 +108,7 @@ def test_dry_run_through_the_profile_maps_threads_to_cpus(workdir, monkeypatch):
         "--profile",
         "workflow/profiles/slurm",
         "--configfile",
-        ".test/config/config.yaml",
+        *TINY,
     )
     for rule, res in jobs:
         assert "slurm_partition=compute" in res, (rule, res)
@@ -188,7 +188,7 @@ def test_sweep_trains_100_seeds_of_every_env_variant_and_ablation(workdir):
 def test_core_hours_adds_up_the_measured_benchmarks(workdir, tmp_path):
     """core_hours.py (the README's sweep estimate) on the tiny config, with every job
     'measured' at 60 s of CPU in 100 s of wall time: the totals are exact sums."""
-    proc = snakemake(workdir, "-n", "--configfile", ".test/config/config.yaml")
+    proc = snakemake(workdir, "-n", "--configfile", *TINY)
     assert proc.returncode == 0, proc.stderr[-3000:]
     benches = re.findall(
         r"^\s+benchmark: \.test/results/benchmarks/(\S+)$", proc.stdout, re.MULTILINE
@@ -208,7 +208,7 @@ def test_core_hours_adds_up_the_measured_benchmarks(workdir, tmp_path):
             "--measured",
             str(measured),
             "--configfile",
-            ".test/config/config.yaml",
+            *TINY,
         ],
         cwd=workdir,
         capture_output=True,

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import yaml
 
+from .atomic_io import RunError
+from .bench import CASES
 from .config import VARIANTS, ConfigError, apply_overrides, default_config, parse_seeds
-from .train import RunError
+from .layout import default_record, run_dir, seed_csv
 
 MAX_EPISODES = 10_000_000
 
@@ -51,7 +53,8 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--env", required=True, help="Gymnasium env id, e.g. CartPole-v1")
     t.add_argument("--seeds", required=True, help="e.g. 0-9, 3, 0,2,5, 0-4,10-14")
     t.add_argument("--episodes", required=True, type=int, help="training episodes per seed")
-    t.add_argument("--out", required=True, help="writes OUT/<env>/<variant>/seed<k>.csv")
+    out_csv = seed_csv("OUT", "<env>", "<variant>", "<k>")
+    t.add_argument("--out", required=True, help=f"writes {out_csv}")
     t.add_argument(
         "--set",
         action="append",
@@ -71,7 +74,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PATH",
         help="where to write the run's record (identity, key, timing); "
-        "default OUT/<env>/<variant>/timings/seeds-<seeds>.json",
+        f"default {default_record(run_dir('OUT', '<env>', '<variant>'), '<seeds>')}",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     t.add_argument(
@@ -91,7 +94,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--seeds", type=int, default=10)
     b.add_argument("--episodes", type=int, default=100, help="episodes per seed, both sides")
-    b.add_argument("--only", choices=("one_step", "episodic"), default=None)
+    b.add_argument("--only", choices=tuple(CASES), default=None)
     return ap
 
 
@@ -131,15 +134,14 @@ def main(argv: list[str] | None = None) -> int:
                 args.variant, args.env, seeds, args.episodes, cfg, out,
                 progress=not args.no_progress, record=args.record,
             )  # fmt: skip
-            print(f"wrote {len(paths)} CSV file(s) under {paths[0].parent}", file=sys.stderr)
-            return 0
-        from .train import train
+        else:
+            from .train import train
 
-        paths = train(
-            args.variant, args.env, seeds, args.episodes, cfg, out,
-            checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
-            record=args.record,
-        )  # fmt: skip
+            paths = train(
+                args.variant, args.env, seeds, args.episodes, cfg, out,
+                checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
+                record=args.record,
+            )  # fmt: skip
         print(f"wrote {len(paths)} CSV file(s) under {paths[0].parent}", file=sys.stderr)
         return 0
     except ConfigError as exc:

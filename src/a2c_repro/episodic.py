@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .agent import categorical, policy_logit_grad
 from .config import A2CConfig
+from .policy import categorical, policy_logit_grad
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
-    from .train import GroupTrainer
+    from .runner import Runner
 
 
 def episodic_targets(
@@ -92,7 +92,7 @@ def episode_update(
     }
 
 
-def run(tr: GroupTrainer) -> None:
+def run(tr: Runner) -> None:
     cfg = tr.cfg
     cap = tr.step_limit or 1024  # grown below for envs without a step limit
     n_obs = tr.n_obs

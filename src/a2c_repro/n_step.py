@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .agent import categorical, policy_logit_grad, sample_actions
+from .policy import categorical, policy_logit_grad, sample_actions
 from .seed_run import STATS
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
-    from .train import GroupTrainer
+    from .runner import Runner
 
 
 def n_step_returns(
@@ -45,7 +45,7 @@ def n_step_returns(
     return out
 
 
-def run(tr: GroupTrainer) -> None:
+def run(tr: Runner) -> None:
     cfg = tr.cfg
     tr.disable_checkpoints()  # see module docstring
     k, n = cfg.n_envs, cfg.n_steps

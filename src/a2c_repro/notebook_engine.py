@@ -24,13 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic_io import atomic_write_text
 from .config import A2CConfig, ConfigError, apply_overrides, default_config
+from .layout import run_dir
+from .records import write_record
 from .run_key import run_identity
 from .seed_run import COLUMNS, diverged
-from .train import atomic_write_text, run_dir, write_record
 
 NOTEBOOK_STREAM = 0x6E62  # any constant: it separates these streams from the fast engine's
-ENGINE_VARIANTS = ("one_step", "episodic")
 
 # What the notebooks' code does, as the fast engine's hyperparameters. The episodic notebook
 # evaluates nothing and its actor loss is the (T,) x (T,1) broadcast.
@@ -40,6 +41,7 @@ NOTEBOOK_CONFIGS = {
         actor_loss="notebook_broadcast", eval_interval=0
     ),
 }
+ENGINE_VARIANTS = tuple(NOTEBOOK_CONFIGS)  # the variants the notebooks' code exists for
 # Hyperparameters the notebooks' code takes as arguments; every other one is fixed in it.
 HONOURED = {"one_step": ("gamma", "max_grad_norm"), "episodic": ("gamma",)}
 
@@ -115,18 +117,12 @@ def csv_text(variant: str, env_id: str, seed: int, records) -> str:
 
 
 def train_notebook(
-    variant: str,
-    env_id: str,
-    seeds: list[int],
-    episodes: int,
-    cfg: A2CConfig,
-    out_dir: Path | str,
-    progress: bool = False,
-    record: Path | str | None = None,
+    variant, env_id, seeds, episodes, cfg, out_dir, progress=False, record=None
 ) -> list[Path]:
-    """Run the notebook's code for each seed in turn; write each seed's CSV when it finishes
-    (atomically), then the group's record (identity, run key, timing; by default
-    ``timings/seeds-<spec>.json`` beside the CSVs). Returns the CSV paths."""
+    """``train.train`` (the same arguments, without checkpoints) with the notebook's code:
+    run it for each seed in turn; write each seed's CSV when it finishes (atomically), then
+    the group's record (identity, run key, timing; by default ``timings/seeds-<spec>.json``
+    beside the CSVs). Returns the CSV paths."""
     if not seeds:
         raise ConfigError("--seeds: expected at least one seed")
     if episodes <= 0:

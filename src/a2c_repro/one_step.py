@@ -33,7 +33,7 @@ from . import batched_mlp as mlp
 from .seed_run import STATS
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
-    from .train import GroupTrainer
+    from .runner import Runner
 
 
 def one_step_targets(rewards, v_next, done, gamma: float):
@@ -166,7 +166,7 @@ def episode_stats(raw: np.ndarray) -> dict[str, float]:
     return dict(zip(STATS, (sums / raw.shape[0]).tolist()))
 
 
-def run(tr: GroupTrainer) -> None:
+def run(tr: Runner) -> None:
     # Per lockstep: one compiled call to act (actor forward, π, sample), the envs' steps in
     # Python, one compiled call for the update and the step's log values.
     cfg = tr.cfg

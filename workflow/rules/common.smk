@@ -15,6 +15,10 @@ from snakemake.utils import validate
 try:
     from a2c_repro.config import ConfigError, apply_overrides, default_config, keys_of
     from a2c_repro.envs import env_dims
+    from a2c_repro.layout import out_dir_of
+    from a2c_repro.layout import run_dir as engine_run_dir
+    from a2c_repro.layout import seed_csv as engine_seed_csv
+    from a2c_repro.layout import seeds_spec
     from a2c_repro.run_key import run_identity, run_key
 except ImportError as exc:
     raise WorkflowError(
@@ -43,6 +47,25 @@ def check_schema(cfg, schema_path):
 
 check_schema(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 validate(config, schema="../schemas/config.schema.yaml")  # also fills in the defaults
+
+
+def keep_only_envs(exp):
+    """`experiment.only_envs`: drop the other envs now, before anything reads them (an
+    overlay such as .test/config/config.yaml cannot remove the default config's envs).
+    """
+    only = exp.get("only_envs")
+    if only is None:
+        return
+    for i, env_id in enumerate(only):
+        if env_id not in exp["envs"]:
+            config_error(
+                f"experiment.only_envs[{i}]",
+                f"{env_id!r} is not one of experiment.envs",
+            )
+    exp["envs"] = {env_id: s for env_id, s in exp["envs"].items() if env_id in only}
+
+
+keep_only_envs(config["experiment"])
 
 
 def study_arms(abl):
@@ -326,11 +349,13 @@ def set_args(hyperparameters):
 
 
 def run_dir(experiment, arm):
+    """The engine's --out directory of one arm of one experiment."""
     return f"{RESULTS}/runs/{experiment}/{arm}"
 
 
 def seed_csv(experiment, arm, env_id, engine, seed):
-    return f"{run_dir(experiment, arm)}/{env_id}/{engine}/seed{seed}.csv"
+    """Where the engine writes the seed's CSV (the engine's layout, a2c_repro.layout)."""
+    return engine_seed_csv(run_dir(experiment, arm), env_id, engine, seed).as_posix()
 
 
 def training_jobs(
@@ -355,13 +380,13 @@ def training_jobs(
     cfg = engine_config(f"{experiment}.{arm}", engine, hyperparameters)
     jobs = []
     for first, last in seed_groups(seeds, per_job):
-        spec = str(first) if first == last else f"{first}-{last}"
         out = run_dir(experiment, arm)
         seeds_of_job = list(range(first, last + 1))
+        spec = seeds_spec(seeds_of_job)
         key = run_key(
             run_identity(engine, env_id, seeds_of_job, episodes, cfg, implementation)
         )
-        records = f"{out}/{env_id}/{engine}/records"
+        records = f"{engine_run_dir(out, env_id, engine).as_posix()}/records"
         jobs.append(
             dict(
                 name=f"{prefix}{arm}_{env_slug(env_id)}_seeds{first}_{last}",
@@ -492,8 +517,10 @@ def main_variant_of_path():
 
 
 def engine_out_dir(wildcards, output):
-    """The engine's --out DIR: output CSVs are DIR/<env_id>/<variant>/seed<k>.csv."""
-    return str(Path(output.csvs[0]).parents[2])
+    """The job's `a2c-repro train --out`, from its outputs (Snakemake wants a path prefix of
+    the outputs derived from them, not a string, for runs without a shared filesystem).
+    """
+    return str(out_dir_of(output.csvs[0]))
 
 
 def ablation_labels():
