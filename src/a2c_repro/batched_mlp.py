@@ -94,10 +94,6 @@ class Layout:
         acol = np.concatenate([[0], np.cumsum(sizes)])[:-1]
         return cls(sizes, np.array(lay, np.int64), acol.astype(np.int64), pos, int(sum(sizes)))
 
-    @property
-    def n_out(self) -> int:
-        return self.sizes[-1]
-
     def out_cols(self) -> slice:
         return slice(int(self.acol[-1]), self.width)
 

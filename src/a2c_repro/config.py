@@ -43,9 +43,8 @@ class A2CConfig:
     entropy_coef: float = 0.0
     max_grad_norm: float = 0.0  # 0 = no clipping (the notebooks clip nothing)
     eval_interval: int = 50  # a sampled evaluation episode after episodes 0, 50, …; 0 = none
-    # episodic only: "sum" is −Σ_t G_t·log π_t (the notebook's evident intent);
-    # "notebook_broadcast" reproduces the notebook's code literally, where G (T,) times
-    # log_probs (T,1) broadcasts to (T,T), i.e. −(Σ_t G_t)·(Σ_t log π_t).
+    # episodic only: "sum" is −Σ_t G_t·log π_t (the notebook's evident intent),
+    # "notebook_broadcast" the notebook's literal code (docs/engine.md explains the difference)
     actor_loss: str = "sum"
     # n_step only: k parallel envs per seed, n-step returns (rl-baselines3-zoo CartPole: 8 × 5)
     n_envs: int = 8
