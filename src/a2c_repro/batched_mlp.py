@@ -264,6 +264,11 @@ def forward_rows(P, lay, acol, X, A):
 
 
 # ------------------------------------------------------------------------ backward pass ----
+def _load8(builder, data, first, vector):
+    """LLVM IR: the 8 elements data[first : first + 8] as one ``vector`` value."""
+    return builder.load(builder.bitcast(builder.gep(data, [first]), vector.as_pointer()), align=4)
+
+
 @intrinsic
 def _dot(typingctx, x, y):
     """Σ_k x_k·y_k over 8 fixed interleaved partial sums s_u = Σ_k x[8k+u]·y[8k+u] (one
@@ -283,8 +288,7 @@ def _dot(typingctx, x, y):
         acc = cgutils.alloca_once_value(builder, ir.Constant(v8f, None))
         with cgutils.for_range(builder, builder.sdiv(n, eight)) as loop:
             first = builder.mul(loop.index, eight)
-            xv = builder.load(builder.bitcast(builder.gep(xa.data, [first]), v8f.as_pointer()), align=4)
-            yv = builder.load(builder.bitcast(builder.gep(ya.data, [first]), v8f.as_pointer()), align=4)
+            xv, yv = _load8(builder, xa.data, first, v8f), _load8(builder, ya.data, first, v8f)
             builder.store(builder.fadd(builder.load(acc), builder.fmul(xv, yv)), acc)
         lanes = [builder.extract_element(builder.load(acc), ir.Constant(ir.IntType(32), u))
                  for u in range(8)]  # fmt: skip
@@ -394,8 +398,7 @@ def _sum_squares8(typingctx, g, acc):
         blocks = builder.sdiv(n, ir.Constant(n.type, 8))
         with cgutils.for_range(builder, blocks) as loop:
             first = builder.mul(loop.index, ir.Constant(n.type, 8))
-            ptr = builder.bitcast(builder.gep(ga.data, [first]), v8f.as_pointer())
-            x = builder.fpext(builder.load(ptr, align=4), v8d)
+            x = builder.fpext(_load8(builder, ga.data, first, v8f), v8d)
             builder.store(builder.fadd(builder.load(total), builder.fmul(x, x)), total)
         builder.store(builder.load(total), accp, align=8)
         return context.get_dummy_value()
@@ -413,11 +416,6 @@ def _l2_norm(g):
     for k in range(n - n % 8, n):
         x = np.float64(g[k])
         acc[0] += x * x
-    return _sum8(acc)
-
-
-@_jit
-def _sum8(acc):
     s = 0.0
     for u in range(8):
         s += acc[u]
@@ -498,8 +496,7 @@ def clip_adam_rows(P, G, M, V, rows, steps, lrs, beta1, beta2, eps, max_norm, no
     the smallest normal, θ large enough that the step is under a quarter ulp) the result is
     computed exactly without subnormal float arithmetic: m and a subnormal v·β2 from their
     integer bits (the float32 rounding of a subnormal result is rounding to a multiple of
-    2^-149, half to even), θ unchanged. Every other element takes the plain update. Without
-    clipping, the norm is summed in the same pass (same order, same bits)."""
+    2^-149, half to even), θ unchanged. Every other element takes the plain update."""
     omb1 = np.float32(1.0 - beta1)
     b2 = np.float32(beta2)
     omb2 = np.float32(1.0 - beta2)
