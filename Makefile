@@ -2,8 +2,8 @@
 #
 #   make reproduce      venv from the hash-pinned lock, then the pipeline: says what is out of
 #                       date and runs only that (a fresh clone has nothing to do)
-#   make reproduce-all  the same, but retrains and redraws everything (default experiment,
-#                       collapse study, fidelity experiment)
+#   make reproduce-all  the same, but retrains and redraws everything (every experiment of
+#                       config/config.yaml's `run`: main, collapse_study, fidelity)
 #   make test           venv from the hash-pinned lock, then the test suite (what CI runs)
 #
 # Other targets: lint, lock, wheelhouse, docker-build, docker-test, clean-venv.
@@ -38,6 +38,7 @@ TORCH_REQ := $(VENV)/torch-requirement.txt
 help:
 	@echo "make reproduce      set up $(VENV) from $(LOCK), then run what is out of date (snakemake --cores $(CORES))"
 	@echo "make reproduce-all  the same, retraining everything (all experiments, --forceall)"
+	@echo "                    both take TARGETS=<experiment ...> and CONFIG=<your overlay.yaml>"
 	@echo "make test        set up $(VENV) from $(LOCK) and run the test suite"
 	@echo "make lint        ruff, snakefmt --check, snakemake --lint, hadolint"
 	@echo "make lock        regenerate $(LOCK) from pyproject.toml (pip-compile --generate-hashes)"
@@ -62,30 +63,27 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/python -m pip check
 	@touch $@
 
-# The plan first (Snakemake's dry run, summarised), then the run, for each experiment: a
-# '+'-joined list of config files (a --configfile replaces the default config, so an
-# experiment built on the default one names config/config.yaml first).
-EXPERIMENTS ?= config/config.yaml config/config.yaml+config/collapse_study.yaml config/config.yaml+config/fidelity.yaml
+# The plan first (Snakemake's dry run: the workflow prints, per experiment, the training jobs
+# to run and their CPU-minutes estimated from results/benchmarks), then the run. TARGETS
+# narrows it to named experiments (e.g. TARGETS=collapse_study); CONFIG merges a config file
+# of your own onto config/config.yaml.
+TARGETS ?=
+CONFIG ?=
+SNAKEMAKE_ARGS := --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG)) $(TARGETS)
 # The jobs call `a2c-repro` and Python: the venv's, without activating it first.
 reproduce reproduce-all: export PATH := $(abspath $(BIN)):$(PATH)
 reproduce: $(STAMP)
-	@for exp in $(EXPERIMENTS); do \
-	  cfg=$${exp//+/ }; \
-	  $(BIN)/snakemake --cores $(CORES) --configfile $$cfg --dry-run --quiet rules > $(VENV)/plan.txt 2>&1 \
-	    || { cat $(VENV)/plan.txt >&2; exit 1; }; \
-	  n_train=$$(awk '$$1 == "total" {exit} $$1 ~ /^train_/ {n += $$2} END {print n + 0}' $(VENV)/plan.txt); \
-	  n_all=$$(awk '$$1 == "total" {exit} $$2 ~ /^[0-9]+$$/ && $$1 != "all" {n += $$2} END {print n + 0}' $(VENV)/plan.txt); \
-	  if [ "$$n_all" = 0 ]; then echo "reproduce $$exp: nothing to do, the results are up to date"; continue; fi; \
-	  echo "reproduce $$exp: $$n_train training job(s) and $$((n_all - n_train)) other job(s) to run on $(CORES) core(s)"; \
-	  $(BIN)/snakemake --cores $(CORES) --configfile $$cfg; \
-	done
+	@$(BIN)/snakemake $(SNAKEMAKE_ARGS) --dry-run --quiet rules > $(VENV)/plan.txt 2>&1 \
+	  || { cat $(VENV)/plan.txt >&2; exit 1; }
+	@n_all=$$(awk '$$1 == "total" {exit} $$2 ~ /^[0-9]+$$/ && $$1 != "all" && $$1 != "job" {n += $$2} END {print n + 0}' $(VENV)/plan.txt); \
+	if [ "$$n_all" = 0 ]; then echo "reproduce: nothing to do, the results are up to date"; exit 0; fi; \
+	echo "reproduce: $$n_all job(s) to run on $(CORES) core(s)"; \
+	sed -n '/^Training to run/,/^  in all/p' $(VENV)/plan.txt; \
+	$(BIN)/snakemake $(SNAKEMAKE_ARGS)
 
 reproduce-all: $(STAMP)
-	@for exp in $(EXPERIMENTS); do \
-	  cfg=$${exp//+/ }; \
-	  echo "reproduce-all $$exp: retraining and redrawing everything on $(CORES) core(s)"; \
-	  $(BIN)/snakemake --cores $(CORES) --configfile $$cfg --forceall; \
-	done
+	@echo "reproduce-all: retraining and redrawing every experiment on $(CORES) core(s)"
+	$(BIN)/snakemake $(SNAKEMAKE_ARGS) --forceall
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -8,9 +8,10 @@
 #   4. takes the commit HEAD (git archive) as build context, the revision the image is
 #      labelled with, and downloads the wheelhouse of the lock on the host,
 #   5. docker build --network none --build-arg BASE_IMAGE=... WHEELHOUSE=... GIT_COMMIT=...,
-#   6. inside the image: the labels, the non-root user, the test suite (pytest), a dry
-#      run of the default CMD, and the tiny pipeline config, whose CSVs must be
-#      byte-identical to the same run on the host,
+#   6. inside the image: the labels, the non-root user, the test suite (pytest), the
+#      default CMD with no volume (one line: up to date), the plan of every experiment,
+#      and the tiny configuration run by the default command into empty mounted folders,
+#      whose CSVs must be byte-identical to the same run on the host,
 #   7. stops the dockerd it started, by its PID, on any exit (trap).
 # Needs root on Debian bookworm and the project venv (made here with `make install`).
 # Usage: bash .ci/docker_build_test.sh          (15-20 minutes on 2 shared cores; most of it pytest in the image)
@@ -25,7 +26,7 @@ REPO=$(cd "$HERE/.." && pwd)
 source "$HERE/lib.sh"
 ci_init docker-test
 TINY=.test/config/config.yaml
-CONFIG=(config/config.yaml "$TINY") # the tiny experiment: an overlay on the default config
+CONFIG=("$TINY") # the tiny configuration: an overlay merged onto config/config.yaml
 IMAGE=a2c-repro:docker-test
 BASE=a2c-repro-base:bookworm
 CACHE=${A2C_DOCKER_CACHE:-/var/cache/a2c-repro-docker}
@@ -194,10 +195,20 @@ tail -n 15 "$WORK/pytest-in-docker.log"
 printf '[docker-test] pytest in the image took %ds\n' $((SECONDS - t0))
 PYTEST_RC=$rc # a failure is reported at the end, after the other checks have run
 
-step "default CMD's pipeline resolves inside the image (snakemake --cores all --dry-run)"
-run "$IMAGE" snakemake --cores all --dry-run --quiet rules >"$WORK/dryrun.log" 2>&1 \
+step "default CMD with no volume: the image's own results are up to date, in one line"
+run "$IMAGE" >"$WORK/default-cmd.log" 2>&1 \
+    || { tail -n 25 "$WORK/default-cmd.log" >&2; fail "the default command failed in the image"; }
+cat "$WORK/default-cmd.log"
+[[ $(grep -c . "$WORK/default-cmd.log") == 1 ]] && grep -q "up to date" "$WORK/default-cmd.log" \
+    || fail "the default command with no volume should print one line saying the results are up to date"
+
+step "default CMD's plan covers every experiment (docker/run.sh --forceall --dry-run)"
+run "$IMAGE" snakemake --forceall --dry-run --quiet rules >"$WORK/dryrun.log" 2>&1 \
     || { tail -n 25 "$WORK/dryrun.log" >&2; fail "the full pipeline does not resolve in the image"; }
-tail -n 5 "$WORK/dryrun.log"
+for exp in main collapse_study fidelity; do
+    grep -q "^provenance_$exp " "$WORK/dryrun.log" || fail "the image's plan lacks experiment $exp"
+done
+sed -n '/^Training to run/,/^  in all/p' "$WORK/dryrun.log"
 
 # --------------------------------------------------------------------------
 step "tiny pipeline (${CONFIG[*]}): host vs image, CSVs byte for byte"
@@ -211,7 +222,7 @@ chmod 0777 "$WORK/ctr/results" "$WORK/ctr/figures"
 APP=/home/app/a2c-repro
 timed "image run (uid $CTR_UID)" "${DOCKER[@]}" run --rm --network none --user "$CTR_UID:$CTR_UID" \
     -v "$WORK/ctr/results:$APP/.test/results" -v "$WORK/ctr/figures:$APP/.test/figures" \
-    "$IMAGE" snakemake --cores 2 --configfile "${CONFIG[@]}" >"$WORK/image-run.log" 2>&1 \
+    "$IMAGE" docker/run.sh --cores 2 --configfile "${CONFIG[@]}" >"$WORK/image-run.log" 2>&1 \
     || { tail -n 25 "$WORK/image-run.log" >&2; fail "the tiny pipeline failed inside the image"; }
 (cd "$WORK/host/.test/results" && find . -name '*.csv' | sort) >"$WORK/host-csvs.txt"
 (cd "$WORK/ctr/results" && find . -name '*.csv' | sort) >"$WORK/image-csvs.txt"

@@ -11,10 +11,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ["Snakefile", "workflow", "profiles", "config", ".test/config"]
-# The tiny experiment the tests and CI run: an overlay on the default config, given after it
-# (`snakemake --configfile config/config.yaml .test/config/config.yaml`).
+# The tiny configuration the tests and CI run: an overlay merged onto config/config.yaml
+# (the Snakefile always loads that first): `snakemake --configfile .test/config/config.yaml`.
 TINY_OVERLAY = ".test/config/config.yaml"
-TINY = ("config/config.yaml", TINY_OVERLAY)
+TINY = (TINY_OVERLAY,)
+SCHEMA = "workflow/schemas/config.schema.yaml"
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -30,21 +31,23 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def merged_config(root: Path, configfiles: tuple[str, ...] = TINY) -> dict:
-    """The config the workflow sees for ``--configfile configfiles`` in ``root``: the files
-    merged in order by Snakemake's own merge, with `experiment.only_envs` applied (and then
-    dropped) as workflow/rules/common.smk applies it: one config file's worth."""
+def merged_config(root: Path = REPO, configfiles: tuple[str, ...] = TINY) -> dict:
+    """The config the workflow sees for ``--configfile configfiles`` in ``root``:
+    config/config.yaml, then each file merged on top by Snakemake's own merge."""
     import yaml
     from snakemake.utils import update_config
 
-    cfg: dict = {}
+    cfg: dict = yaml.safe_load((root / "config/config.yaml").read_text())
     for name in configfiles:
         update_config(cfg, yaml.safe_load((root / name).read_text()))
-    exp = cfg["experiment"]
-    if "only_envs" in exp:
-        only = exp.pop("only_envs")
-        exp["envs"] = {e: s for e, s in exp["envs"].items() if e in only}
     return cfg
+
+
+def planned(root: Path = REPO, configfiles: tuple[str, ...] = TINY):
+    """The workflow's plan (a2c_repro.experiments.Plan) of that merged config."""
+    from a2c_repro.experiments import load_and_plan
+
+    return load_and_plan(merged_config(root, configfiles), root / SCHEMA)
 
 
 def snakemake(

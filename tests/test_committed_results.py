@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import yaml
 from pipeline_helpers import REPO, copy_workflow, digests, snakemake
 from test_pipeline_e2e import job_counts
 
@@ -28,11 +29,7 @@ from a2c_repro.run_key import ENGINE_VERSION, run_key
 EPISODES = 3
 RUNS = REPO / "results" / "runs"
 RECORDS = sorted(RUNS.rglob("records/*.json"))
-EXPERIMENTS = {
-    "default": ["config/config.yaml"],
-    "collapse study": ["config/config.yaml", "config/collapse_study.yaml"],
-    "fidelity": ["config/config.yaml", "config/fidelity.yaml"],
-}
+EXPERIMENTS = ["main", "collapse_study", "fidelity"]
 
 
 def _identity(record: Path) -> dict:
@@ -74,16 +71,21 @@ def test_committed_runs_are_reproduced_by_the_engine(tmp_path, csv_dir, variant,
     cfg = apply_overrides(default_config(variant), config)
     train(variant, env_id, seeds, EPISODES, cfg, tmp_path)
     for seed in seeds:
-        fresh = (tmp_path / env_id / variant / f"seed{seed}.csv").read_text().splitlines()
+        fresh = (tmp_path / env_id / f"seed{seed}.csv").read_text().splitlines()
         committed = (csv_dir / f"seed{seed}.csv").read_text().splitlines()
         assert committed[: EPISODES + 1] == fresh, f"{csv_dir.relative_to(RUNS)} seed {seed}"
 
 
-@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_the_config_runs_every_committed_experiment():
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    assert cfg["run"] == EXPERIMENTS
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
 def test_each_experiment_finds_its_committed_training_up_to_date(name):
     """The workflow's dry run of each experiment plans no training job: every committed
-    record's run key is the one its config gives (and no CSV is missing)."""
-    plan = snakemake(REPO, "-n", "--quiet", "rules", "--configfile", *EXPERIMENTS[name])
+    record's run key is the one the config gives (and no CSV is missing)."""
+    plan = snakemake(REPO, name, "-n", "--quiet", "rules")
     assert plan.returncode == 0, plan.stderr[-2000:]
     out = plan.stdout + plan.stderr
     if "Nothing to be done" in out:
@@ -94,10 +96,9 @@ def test_each_experiment_finds_its_committed_training_up_to_date(name):
 
 # Every rule after training: what each experiment draws and computes from its runs.
 ANALYSIS_RULES = {
-    "default": ["aggregate"],
-    "collapse study": ["aggregate_ablations", "collapse_survival", "collapse_rollouts",
-                       "collapse_diagnostics", "ablations_figure", "claims"],
-    "fidelity": ["fidelity_table"],
+    "main": ["aggregate_main"],
+    "collapse_study": ["aggregate_ablations_collapse_study", "collapse_rollouts_collapse_study"],
+    "fidelity": ["fidelity_table_fidelity"],
 }  # fmt: skip
 
 
@@ -114,8 +115,7 @@ def test_committed_figures_and_tables_are_what_the_code_draws_from_the_committed
     shutil.copytree(REPO / "figures", root / "figures")
     suffixes = (".csv", ".png", ".svg", ".gif", ".json", ".md")
     before = {**digests(root / "results", suffixes), **digests(root / "figures", suffixes)}
-    done = snakemake(root, "--cores", "2", "--configfile", *EXPERIMENTS[name],
-                     "--forcerun", *ANALYSIS_RULES[name])  # fmt: skip
+    done = snakemake(root, "--cores", "2", name, "--forcerun", *ANALYSIS_RULES[name])
     assert done.returncode == 0, done.stderr[-3000:]
     assert "rule train" not in done.stdout + done.stderr  # nothing retrained
     after = {**digests(root / "results", suffixes), **digests(root / "figures", suffixes)}

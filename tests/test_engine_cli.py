@@ -110,7 +110,7 @@ def test_a_full_disk_gives_one_line_naming_the_path_and_leaves_no_temp_file(
     monkeypatch.setattr(atomic_io, "open", full_disk_open, raising=False)
     code = main(GOOD + ["--out", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
-    run_dir = tmp_path / "CartPole-v1" / "one_step"
+    run_dir = tmp_path / "CartPole-v1"
     assert code == 1
     assert err[-1] == f"a2c-repro: error: cannot write {run_dir / 'seed1.csv'}: No space left on device"
     assert not (run_dir / "seed1.csv").exists()
@@ -142,5 +142,5 @@ def test_set_overrides_reach_the_run_and_defaults_print_the_notebook_settings(tm
     code = main(GOOD + ["--out", str(tmp_path), "--set", "actor_hidden=16,16",
                         "--set", "critic_hidden=16,16", "--set", "eval_interval=1"])  # fmt: skip
     assert code == 0
-    text = (tmp_path / "CartPole-v1" / "one_step" / "seed0.csv").read_text().splitlines()
+    text = (tmp_path / "CartPole-v1" / "seed0.csv").read_text().splitlines()
     assert len(text) == 3 and all(line.split(",")[10] != "" for line in text[1:])

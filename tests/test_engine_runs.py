@@ -18,8 +18,8 @@ from a2c_repro.checkpoints import KILL_HOOK_ENV
 from a2c_repro.seed_run import COLUMNS
 
 
-def _csv(out: Path, env: str, variant: str, seed: int) -> bytes:
-    return (out / env / variant / f"seed{seed}.csv").read_bytes()
+def _csv(out: Path, env: str, seed: int) -> bytes:
+    return (out / env / f"seed{seed}.csv").read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -34,9 +34,9 @@ def test_seed_output_is_independent_of_its_group(tmp_path, variant, env, episode
     outs = {}
     for name, seeds in {"alone": [3], "in0-7": list(range(8)), "in11,3": [11, 3]}.items():
         train(variant, env, seeds, episodes, cfg, tmp_path / name)
-        outs[name] = _csv(tmp_path / name, env, variant, 3)
+        outs[name] = _csv(tmp_path / name, env, 3)
     assert outs["alone"] == outs["in0-7"] == outs["in11,3"]
-    df = pd.read_csv(tmp_path / "alone" / env / variant / "seed3.csv")
+    df = pd.read_csv(tmp_path / "alone" / env / "seed3.csv")
     assert len(df) == episodes and list(df.columns) == list(COLUMNS)
     assert (df["diverged"] == 0).all()  # the notebooks' settings never trip the flag
 
@@ -46,17 +46,17 @@ def test_same_arguments_give_byte_identical_csvs_and_seeds_differ(tmp_path):
     for d in ("a", "b"):
         train("one_step", "Acrobot-v1", [0, 1], 2, cfg, tmp_path / d)
     for s in (0, 1):
-        assert _csv(tmp_path / "a", "Acrobot-v1", "one_step", s) == _csv(
-            tmp_path / "b", "Acrobot-v1", "one_step", s
+        assert _csv(tmp_path / "a", "Acrobot-v1", s) == _csv(
+            tmp_path / "b", "Acrobot-v1", s
         )
-    assert _csv(tmp_path / "a", "Acrobot-v1", "one_step", 0) != _csv(
-        tmp_path / "a", "Acrobot-v1", "one_step", 1
+    assert _csv(tmp_path / "a", "Acrobot-v1", 0) != _csv(
+        tmp_path / "a", "Acrobot-v1", 1
     )
 
 
 def test_log_columns_and_evaluation_schedule(tmp_path):
     train("one_step", "CartPole-v1", [0], 101, default_config("one_step"), tmp_path)
-    df = pd.read_csv(tmp_path / "CartPole-v1" / "one_step" / "seed0.csv")
+    df = pd.read_csv(tmp_path / "CartPole-v1" / "seed0.csv")
     assert df["episode"].tolist() == list(range(101))
     # a sampled evaluation after episodes 0, 50, 100 — and nowhere else
     assert df.loc[df.eval_return.notna(), "episode"].tolist() == [0, 50, 100]
@@ -68,7 +68,7 @@ def test_log_columns_and_evaluation_schedule(tmp_path):
         and df["majority_action_frac"].between(0.5, 1).all()
     )
     timing = json.loads(
-        next((tmp_path / "CartPole-v1" / "one_step" / "timings").glob("*.json")).read_text()
+        next((tmp_path / "CartPole-v1" / "timings").glob("*.json")).read_text()
     )
     assert timing["agent_steps_this_process"] == df["env_steps"].iloc[-1]
 
@@ -92,7 +92,7 @@ def test_resume_after_sigkill_gives_identical_csvs(tmp_path, variant, episodes):
     ref = tmp_path / "ref"
     subprocess.run(_train_cmd(ref, "0-1", episodes, variant), check=True)
     out = tmp_path / "killed"
-    run_dir = out / "CartPole-v1" / variant
+    run_dir = out / "CartPole-v1"
     done = subprocess.run(_train_cmd(out, "0-1", episodes, variant), env=_killed_at(episodes), check=False)
     assert done.returncode == -signal.SIGKILL
     assert not list(run_dir.glob("seed*.csv")), "a killed run must leave no CSV"
@@ -101,7 +101,7 @@ def test_resume_after_sigkill_gives_identical_csvs(tmp_path, variant, episodes):
     timing = json.loads(next((run_dir / "timings").glob("*.json")).read_text())
     assert timing["resumed"] is True and timing["resumed_at_episodes"] > 0
     for s in range(2):
-        assert _csv(out, "CartPole-v1", variant, s) == _csv(ref, "CartPole-v1", variant, s)
+        assert _csv(out, "CartPole-v1", s) == _csv(ref, "CartPole-v1", s)
     assert not list(run_dir.glob(".checkpoint-*")), "checkpoint removed after completion"
 
 
@@ -110,14 +110,14 @@ def test_kill_during_a_checkpoint_write_leaves_nothing_behind_after_the_rerun(tm
     dead process's temp file, and the run completes with the uninterrupted run's bytes."""
     ref, out = tmp_path / "ref", tmp_path / "out"
     subprocess.run(_train_cmd(ref, "0", 30), check=True)
-    run_dir = out / "CartPole-v1" / "one_step"
+    run_dir = out / "CartPole-v1"
     done = subprocess.run(_train_cmd(out, "0", 30), env=_killed_at(10, "checkpoint"), check=False)
     assert done.returncode == -signal.SIGKILL
     assert list(run_dir.glob(".*.tmp")), "the kill left a half-written temp file"
     rerun = subprocess.run(_train_cmd(out, "0", 30), check=True, capture_output=True, text=True)
     assert "removed 1 temp file(s) of a killed run" in rerun.stderr
     assert not list(run_dir.glob(".*.tmp"))
-    assert _csv(out, "CartPole-v1", "one_step", 0) == _csv(ref, "CartPole-v1", "one_step", 0)
+    assert _csv(out, "CartPole-v1", 0) == _csv(ref, "CartPole-v1", 0)
 
 
 @pytest.mark.parametrize(
@@ -126,7 +126,7 @@ def test_kill_during_a_checkpoint_write_leaves_nothing_behind_after_the_rerun(tm
 def test_a_damaged_checkpoint_is_moved_aside_and_the_run_restarts(tmp_path, damage):
     ref, out = tmp_path / "ref", tmp_path / "out"
     subprocess.run(_train_cmd(ref, "0", 30), check=True)
-    run_dir = out / "CartPole-v1" / "one_step"
+    run_dir = out / "CartPole-v1"
     done = subprocess.run(_train_cmd(out, "0", 30), env=_killed_at(10), check=False)
     assert done.returncode == -signal.SIGKILL
     (ckpt,) = run_dir.glob(".checkpoint-*.pkl")
@@ -140,13 +140,13 @@ def test_a_damaged_checkpoint_is_moved_aside_and_the_run_restarts(tmp_path, dama
     assert (run_dir / (ckpt.name + ".corrupt")).exists()
     timing = json.loads(next((run_dir / "timings").glob("*.json")).read_text())
     assert timing["resumed"] is False
-    assert _csv(out, "CartPole-v1", "one_step", 0) == _csv(ref, "CartPole-v1", "one_step", 0)
+    assert _csv(out, "CartPole-v1", 0) == _csv(ref, "CartPole-v1", 0)
 
 
 def test_a_diverging_run_is_flagged_in_its_csv_and_on_stderr(tmp_path):
     cmd = [*_train_cmd(tmp_path, "0", 20), "--set", "actor_lr=100", "--set", "critic_lr=100"]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    df = pd.read_csv(tmp_path / "CartPole-v1" / "one_step" / "seed0.csv")
+    df = pd.read_csv(tmp_path / "CartPole-v1" / "seed0.csv")
     assert df["diverged"].isin([0, 1]).all() and df["diverged"].iloc[0] == 1
     assert df.loc[df["diverged"] == 1, "critic_loss"].abs().min() > 1e12
     assert done.stderr.count("diverged at episode 0") == 1  # once per seed
@@ -162,6 +162,6 @@ def test_one_step_learns_cartpole_on_most_seeds(tmp_path):
     train("one_step", "CartPole-v1", seeds, 150, default_config("one_step"), tmp_path)
     best = []
     for s in seeds:
-        df = pd.read_csv(tmp_path / "CartPole-v1" / "one_step" / f"seed{s}.csv")
+        df = pd.read_csv(tmp_path / "CartPole-v1" / f"seed{s}.csv")
         best.append(df["return"].rolling(20).mean().max())
     assert sum(b > 60 for b in best) >= 4, best

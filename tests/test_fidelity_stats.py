@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from pipeline_helpers import REPO, copy_workflow, snakemake
+from pipeline_helpers import REPO, copy_workflow, planned, snakemake
 
 sys.path.insert(0, str(REPO / "workflow/scripts"))
 from fidelity import compare, fidelity_table, margin_of, run_measures, runs_table, verdict
@@ -140,32 +140,34 @@ def _jobs(stdout):
 
 
 def test_fidelity_config_plans_both_sides(workdir):
-    fid = yaml.safe_load((REPO / "config/fidelity.yaml").read_text())["fidelity"]
-    plan = snakemake(workdir, "fidelity", "-n", "--forceall", "--quiet", "rules",
-                     "--configfile", "config/config.yaml", "config/fidelity.yaml")  # fmt: skip
+    plan_ = planned(REPO, ())
+    exp = plan_.experiments["fidelity"]
+    plan = snakemake(workdir, "fidelity", "-n", "--forceall", "--quiet", "rules")
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = _jobs(plan.stdout)
-    for name, comp in fid["comparisons"].items():
-        assert comp["seeds"]["count"] >= 20
-        for side in ("engine", "notebook"):
-            prefix = f"train_fidelity_{name}_{side}_"
-            groups = -(-comp["seeds"]["count"] // comp[side]["seeds_per_job"])
-            assert sum(v for k, v in jobs.items() if k.startswith(prefix)) == groups
-    assert jobs["fidelity_table"] == jobs["fidelity_figure"] == 1
-    # the notebook side runs the notebook's code; its outputs do not touch the default runs
-    target = "results/runs/fidelity/one_step_notebook/CartPole-v1/one_step/seed0.csv"
-    plan = snakemake(workdir, target, "-n", "-p", "--forceall", "--configfile",
-                     "config/config.yaml", "config/fidelity.yaml")  # fmt: skip
+    for comp in exp.analyses["fidelity"]["comparisons"].values():
+        for side in ("fast", "notebook"):
+            arm = exp.arms[comp[side]]
+            assert arm.implementation == side and len(arm.seeds) >= 20
+            # every seed of the side is trained by a job of the plan (its own or shared)
+            csvs = set(arm.csvs[comp["env"]].values())
+            assert csvs <= {c for j in plan_.jobs_for(["fidelity"]) for c in j.csvs}
+    assert {j.name for j in plan_.jobs_for(["fidelity"])} == {k for k in jobs if k.startswith("train_")}
+    assert jobs["fidelity_table_fidelity"] == jobs["fidelity_figure_fidelity"] == 1
+    # the notebook side runs the notebook's code
+    target = "results/runs/fidelity/one_step_notebook/CartPole-v1/seed0.csv"
+    plan = snakemake(workdir, target, "-n", "-p", "--forceall")
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert "a2c-repro train --engine notebook --variant one_step" in plan.stdout
 
 
 def test_fidelity_config_the_notebook_cannot_run_is_rejected(workdir, tmp_path):
-    cfg = yaml.safe_load((REPO / "config/fidelity.yaml").read_text())
-    cfg["fidelity"]["comparisons"]["one_step"]["set"] = {"actor_lr": 0.0003}
     bad = tmp_path / "bad.yaml"
-    bad.write_text(yaml.safe_dump(cfg))
-    plan = snakemake(workdir, "-n", "--configfile", "config/config.yaml", str(bad))
+    arms = {"one_step_fast": {"set": {"actor_lr": 0.0003}},
+            "one_step_notebook": {"set": {"actor_lr": 0.0003}}}  # fmt: skip
+    bad.write_text(yaml.safe_dump({"experiments": {"fidelity": {"arms": arms}}}))
+    plan = snakemake(workdir, "-n", "--configfile", str(bad))
     out = plan.stdout + plan.stderr
     assert plan.returncode != 0
-    assert "Invalid config: fidelity.comparisons.one_step.set" in out and "actor_lr" in out
+    assert "Invalid config: experiments.fidelity.arms.one_step_notebook.set" in out
+    assert "actor_lr" in out

@@ -3,8 +3,8 @@ Snakemake metadata exists: the state every user starts from.
 
 A throw-away repository holds the workflow and the committed results of the tiny config;
 each test works in a new `git clone` of it and checks one promise of docs/pipeline.md:
-nothing changed ⇒ nothing runs and the tree stays clean; one variant's hyperparameter
-changed ⇒ exactly that variant's training jobs (and what depends on them) rerun; a deleted
+nothing changed ⇒ nothing runs and the tree stays clean; one arm's hyperparameter
+changed ⇒ exactly that arm's training jobs (and what depends on them) rerun; a deleted
 per-seed CSV ⇒ regenerated, byte-identical; Snakemake killed mid-run ⇒ a plain rerun
 completes with byte-identical outputs.
 """
@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pipeline_helpers import TINY, TINY_OVERLAY, copy_workflow, digests, merged_config, snakemake
+from pipeline_helpers import TINY, TINY_OVERLAY, copy_workflow, digests, planned, snakemake
 from test_pipeline_e2e import job_counts
 
 from a2c_repro.checkpoints import KILL_HOOK_ENV
 
-EXPERIMENT = "+".join(TINY)  # `make reproduce EXPERIMENTS=...` joins config files with +
 # A development check: it needs git and make (not in the runtime Docker image).
 pytestmark = pytest.mark.skipif(
     shutil.which("git") is None or shutil.which("make") is None,
@@ -76,30 +75,22 @@ def test_fresh_clone_has_nothing_to_do_and_stays_clean(clone):
     assert git(clone, "status", "--porcelain") == ""
 
 
-def test_a_changed_hyperparameter_retrains_exactly_that_variant(clone):
+def test_a_changed_hyperparameter_retrains_exactly_that_arm(clone):
     cfg = yaml.safe_load((clone / TINY_OVERLAY).read_text())
-    cfg["variants"]["episodic"]["hyperparameters"]["gamma"] = 0.9
+    cfg["experiments"]["main"]["arms"]["episodic"]["set"]["gamma"] = 0.9
     (clone / TINY_OVERLAY).write_text(yaml.safe_dump(cfg, sort_keys=False))
     plan = snakemake(clone, "-n", "--configfile", *TINY)
     assert plan.returncode == 0, plan.stderr[-3000:]
     trained = {r for r in job_counts(plan.stdout) if r.startswith("train_")}
-    episodic_jobs = {r for r in trained if r.startswith("train_episodic_")}
-    # the episodic variant on each env, and the study's arm built on it (if any) — nothing else
-    cfg = merged_config(clone)
-    assert episodic_jobs and len(episodic_jobs) == len(cfg["experiment"]["envs"])
-    others = trained - episodic_jobs
-    arms = cfg.get("ablations", {}).get("arms", {})
-    assert all(
-        any(r.startswith(f"train_ablations_{a}_") for a, s in arms.items()
-            if s["variant"] == "episodic")
-        for r in others
-    ), trained  # fmt: skip
+    # the main experiment's episodic arm on each env, nothing else
+    want = {j.name for j in planned(clone).jobs if (j.experiment, j.arm) == ("main", "episodic")}
+    assert want and trained == want, trained
     before = tree(clone)
     run = snakemake(clone, "--cores", "2", "--configfile", *TINY)
     assert run.returncode == 0, run.stderr[-4000:]
     after = tree(clone)
     changed = {k for k in before if before[k] != after.get(k)}
-    assert any("/episodic/" in k and k.endswith(".csv") for k in changed)
+    assert any("/main/episodic/" in k and k.endswith(".csv") for k in changed)
     assert not any("/one_step/" in k and k.endswith(".csv") for k in changed), changed
     # the provenance record now describes the new config, which made the new results
     assert "results/provenance.json" in changed
@@ -132,10 +123,10 @@ def test_snakemake_killed_mid_run_then_a_plain_rerun_completes_identically(clone
 
 
 def make_reproduce(clone) -> str:
-    """`make reproduce` on the tiny experiment, with this interpreter's installed venv."""
+    """`make reproduce` on the tiny configuration, with this interpreter's installed venv."""
     venv = Path(sys.executable).parents[1]
     done = subprocess.run(
-        ["make", "reproduce", f"EXPERIMENTS={EXPERIMENT}", f"VENV={venv}", "CORES=2",
+        ["make", "reproduce", f"CONFIG={TINY_OVERLAY}", f"VENV={venv}", "CORES=2",
          "-o", f"{venv}/.a2c-repro-installed"],
         cwd=clone, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -144,15 +135,13 @@ def make_reproduce(clone) -> str:
 
 
 def test_make_reproduce_says_what_it_does(clone):
-    assert f"reproduce {EXPERIMENT}: nothing to do, the results are up to date" in make_reproduce(clone)
+    assert "reproduce: nothing to do, the results are up to date" in make_reproduce(clone)
     assert git(clone, "status", "--porcelain") == ""
     cfg = yaml.safe_load((clone / TINY_OVERLAY).read_text())
-    cfg["variants"]["one_step"]["hyperparameters"]["critic_lr"] = 0.002
+    cfg["experiments"]["collapse_study"]["arms"]["entropy_01"]["set"]["entropy_coef"] = 0.2
     (clone / TINY_OVERLAY).write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = make_reproduce(clone)
-    cfg = merged_config(clone)
-    n_one_step_jobs = len(cfg["experiment"]["envs"]) + sum(
-        s["variant"] == "one_step" and bool(s.get("set"))
-        for s in cfg.get("ablations", {}).get("arms", {}).values()
-    )
-    assert f"reproduce {EXPERIMENT}: {n_one_step_jobs} training job(s) and" in out, out
+    # the plan before the run: per experiment, its training jobs and their estimated cost
+    assert "Training to run" in out, out
+    assert "  collapse_study: 1 training job(s), ~" in out, out
+    assert "  main: 0 training job(s)" in out, out

@@ -40,8 +40,8 @@ def test_same_seed_same_csv_whatever_the_group(tmp_path):
     assert a[1].read_bytes() == b[0].read_bytes() == c[1].read_bytes()
     assert a[0].read_bytes() == c[0].read_bytes()
     assert a[0].read_bytes() != a[1].read_bytes()  # different seeds, different runs
-    assert a[1] == tmp_path / "a" / "CartPole-v1" / "one_step" / "seed4.csv"
-    assert (tmp_path / "a" / "CartPole-v1" / "one_step" / "timings" / "seeds-3-4.json").exists()
+    assert a[1] == tmp_path / "a" / "CartPole-v1" / "seed4.csv"
+    assert (tmp_path / "a" / "CartPole-v1" / "timings" / "seeds-3-4.json").exists()
 
 
 def test_one_step_csv_is_reference_loop_output(tmp_path):
@@ -88,7 +88,7 @@ def test_cli_writes_the_layout(tmp_path, capsys):
     rc = main(["train", "--engine", "notebook", "--variant", "one_step", "--env", "CartPole-v1",
                "--seeds", "0", "--episodes", "2", "--no-progress", "--out", str(tmp_path)])  # fmt: skip
     assert rc == 0
-    assert len(_rows(tmp_path / "CartPole-v1" / "one_step" / "seed0.csv")) == 2
+    assert len(_rows(tmp_path / "CartPole-v1" / "seed0.csv")) == 2
 
 
 @pytest.mark.parametrize(

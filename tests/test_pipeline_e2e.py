@@ -3,7 +3,7 @@ whole pipeline.
 
 One run in a temporary copy of the workflow; the tests then check what a user relies on:
 the tables' columns, that every figure is a real image, that a rerun changes nothing and
-that changing one variant reruns only that variant.
+that changing one arm reruns only what depends on it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 from PIL import Image
-from pipeline_helpers import TINY, copy_workflow, digests, merged_config, snakemake
+from pipeline_helpers import TINY, copy_workflow, digests, merged_config, planned, snakemake
 
 from a2c_repro.seed_run import COLUMNS
 
@@ -26,11 +26,15 @@ STAT_COLUMNS = ["n_seeds", "mean", "iqm", "median", "iqm_ci_low", "iqm_ci_high"]
 def tiny(tmp_path_factory):
     wd = copy_workflow(tmp_path_factory.mktemp("tiny"))
     cfg = merged_config(wd)
+    plan = planned(wd)
     run = snakemake(wd, "--cores", "2", "--configfile", *TINY)
     assert run.returncode == 0, run.stderr[-4000:]
     return {
         "wd": wd,
         "cfg": cfg,
+        "main": plan.experiments["main"],
+        "study": plan.experiments["collapse_study"],
+        "plan": plan,
         "results": wd / cfg["results_dir"],
         "figures": wd / cfg["figures_dir"],
     }
@@ -40,8 +44,8 @@ def test_tiny_pipeline_records_every_training_job(tiny):
     """Every training job of the tiny config ran and left its record (run identity and
     timing): what the SLURM core-hours estimate and the committed-results check read."""
     records = sorted((tiny["results"] / "runs").rglob("records/*.json"))
-    exp = tiny["cfg"]["experiment"]
-    assert len(records) >= len(exp["envs"]) * len(exp["variants"])
+    assert len(records) == len(tiny["plan"].jobs)
+    assert {str(r.relative_to(tiny["wd"])) for r in records} == {j.record for j in tiny["plan"].jobs}
     for record in records:
         info = yaml.safe_load(record.read_text())
         assert record.name.endswith(f".{info['key']}.json")
@@ -51,8 +55,8 @@ def test_tiny_pipeline_records_every_training_job(tiny):
 def test_episodes_csv_has_every_episode_of_every_run(tiny):
     episodes = pd.read_csv(tiny["results"] / "aggregated/episodes.csv")
     assert [c for c in episodes.columns if c != "engine"] == ENGINE_COLUMNS
-    exp = tiny["cfg"]["experiment"]
-    n_runs = len(exp["envs"]) * len(exp["variants"]) * exp["seeds"]["count"]
+    exp = tiny["main"]
+    n_runs = len(exp.csvs())
     assert episodes.groupby(["env_id", "variant", "seed"]).ngroups == n_runs
     for env, env_cfg in exp["envs"].items():
         per_run = episodes[episodes["env_id"] == env].groupby(["variant", "seed"])["episode"]
@@ -65,7 +69,7 @@ def test_summary_and_final_tables(tiny):
     summary = pd.read_csv(agg / "summary.csv")
     assert list(summary.columns[:3]) == ["env_id", "variant", "episode"]
     assert set(STAT_COLUMNS) <= set(summary.columns)
-    assert (summary["n_seeds"] == tiny["cfg"]["experiment"]["seeds"]["count"]).all()
+    assert (summary["n_seeds"] == len(tiny["main"].arms["one_step"].seeds)).all()
     assert (summary["iqm_ci_low"] <= summary["iqm"] + 1e-9).all()
     assert (summary["iqm"] <= summary["iqm_ci_high"] + 1e-9).all()
     steps = pd.read_csv(agg / "summary_env_steps.csv")
@@ -73,11 +77,10 @@ def test_summary_and_final_tables(tiny):
     final = pd.read_csv(agg / "final.csv")
     for col in ["env_id", "variant", "seed", "final_return", "peak_mean_return", "peak_episode"]:
         assert col in final.columns
-    exp = tiny["cfg"]["experiment"]
-    assert len(final) == len(exp["envs"]) * len(exp["variants"]) * exp["seeds"]["count"]
+    assert len(final) == len(tiny["main"].csvs())
 
 
-def expected_figures(cfg):
+def expected_figures(tiny):
     stems = [
         "one_step_collapse",
         "final_returns",
@@ -85,13 +88,13 @@ def expected_figures(cfg):
         "ablations",
         "collapse_survival",
     ]
-    for env in cfg["experiment"]["envs"]:
+    for env in tiny["main"].envs:
         stems += [f"learning_curves_{env}", f"learning_curves_{env}_env_steps"]
     return stems
 
 
 def test_every_figure_is_a_valid_nonempty_image(tiny):
-    for stem in expected_figures(tiny["cfg"]):
+    for stem in expected_figures(tiny):
         png = tiny["figures"] / f"{stem}.png"
         with Image.open(png) as im:
             im.verify()
@@ -119,14 +122,14 @@ def test_collapse_study_tables(tiny):
         "final_entropy",
     ]:
         assert col in collapse.columns
-    arms = tiny["cfg"]["ablations"]["arms"]
+    arms = tiny["study"].arms
     assert collapse.groupby("arm")["seed"].nunique().to_dict() == {
-        arm: tiny["cfg"]["ablations"]["seeds"]["count"] for arm in arms
+        name: len(arm.seeds) for name, arm in arms.items()
     }
     # onset only where a run collapsed
     assert collapse.loc[~collapse["collapsed"], "onset_episode"].isna().all()
     # a run that never reached the learned threshold is never_learned, never collapsed
-    learned = collapse["peak_mean_return"] >= tiny["cfg"]["collapse"]["learned_threshold"]
+    learned = collapse["peak_mean_return"] >= tiny["study"].analyses["collapse"]["learned_threshold"]
     assert (collapse["never_learned"] == ~learned).all()
     assert not (collapse["collapsed"] & collapse["never_learned"]).any()
     assert set(collapse["outcome"]) <= {"collapsed", "survived", "never_learned"}
@@ -138,7 +141,7 @@ def test_collapse_study_tables(tiny):
         ablations["n_collapsed"] + ablations["n_never_learned"] + ablations["n_survived"]
         == ablations["n_seeds"]
     ).all()
-    others = ablations[ablations["arm"] != tiny["cfg"]["collapse"]["reference_arm"]]
+    others = ablations[ablations["arm"] != tiny["study"].analyses["collapse"]["reference_arm"]]
     for col in ("collapse_fisher_p", "final_return_mannwhitney_p"):
         assert others[col].between(0, 1).all()
         assert (others[f"{col}_holm"] >= others[col]).all()
@@ -190,9 +193,9 @@ def test_report_captions_every_figure(tiny):
     report = snakemake(tiny["wd"], "--configfile", *TINY, "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     html = (tiny["wd"] / "report.html").read_text()
-    for stem in expected_figures(tiny["cfg"]):
+    for stem in expected_figures(tiny):
         assert f"{stem}.png" in html, stem
-    seeds = tiny["cfg"]["experiment"]["seeds"]["count"]
+    seeds = len(tiny["main"].arms["one_step"].seeds)
     for caption_start in [
         "Learning curves on",
         "One-step A2C on",
@@ -205,38 +208,31 @@ def test_report_captions_every_figure(tiny):
     assert f"({seeds} seeds" in html and "{{" not in html
 
 
-def test_changing_one_variant_reruns_only_that_variant(tiny):
+def test_changing_one_arm_reruns_only_that_arm(tiny):
+    """A config edit to one arm of the collapse study retrains that arm's runs only, then
+    redraws what reads them; every other run keeps its bytes and its file times."""
     # last in this module: it changes the tiny run's results
-    wd, cfg = tiny["wd"], tiny["cfg"]
-    cfg = yaml.safe_load(yaml.safe_dump(cfg))
-    cfg["variants"]["one_step"]["hyperparameters"]["actor_lr"] = 0.0005
-    (wd / "changed.yaml").write_text(yaml.safe_dump(cfg))
-    runs = tiny["results"] / "runs/main"
-    episodic = digests(runs / "episodic", (".csv",))
-    episodic_mtimes = {p: p.stat().st_mtime_ns for p in (runs / "episodic").rglob("*.csv")}
-    one_step = digests(runs / "one_step", (".csv",))
+    wd = tiny["wd"]
+    overlay = yaml.safe_load((wd / TINY[0]).read_text())
+    overlay["experiments"]["collapse_study"]["arms"]["entropy_01"]["set"]["entropy_coef"] = 0.2
+    (wd / "changed.yaml").write_text(yaml.safe_dump(overlay))
+    runs = tiny["results"] / "runs"
+    others = [p for p in runs.rglob("*.csv") if "/entropy_01/" not in str(p)]
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in others}
+    arm_runs = digests(runs / "collapse_study/entropy_01", (".csv",))
 
     plan = snakemake(wd, "-n", "--configfile", "changed.yaml")
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = job_counts(plan.stdout)
     trained = {rule for rule in jobs if rule.startswith("train_")}
-    # one_step's own runs, and the ablation arms built on one_step (they inherit actor_lr)
-    derived = ["train_one_step_"] + [
-        f"train_ablations_{arm}_"
-        for arm, spec in cfg["ablations"]["arms"].items()
-        if spec["variant"] == "one_step" and spec.get("set")
-    ]
-    assert all(any(r.startswith(d) for d in derived) for r in trained), jobs
-    n_groups = len(cfg["experiment"]["envs"]) + len(derived) - 1  # tiny: one group each
-    assert len(trained) == n_groups, jobs
-    assert {"aggregate", "learning_curves", "one_step_collapse", "final_returns"} <= set(jobs)
-    assert {"aggregate_ablations", "claims", "ablations_figure"} <= set(jobs)
+    assert trained == {"train_collapse_study_entropy_01_CartPole_v1_seeds0_1"}, jobs
+    assert {"aggregate_ablations_collapse_study", "claims_collapse_study"} <= set(jobs)
+    assert not {"aggregate_main", "learning_curves_main"} & set(jobs)
 
     run = snakemake(wd, "--cores", "2", "--configfile", "changed.yaml")
     assert run.returncode == 0, run.stderr[-4000:]
-    assert digests(runs / "episodic", (".csv",)) == episodic
-    assert {p: p.stat().st_mtime_ns for p in episodic_mtimes} == episodic_mtimes
-    assert digests(runs / "one_step", (".csv",)) != one_step
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in others} == before
+    assert digests(runs / "collapse_study/entropy_01", (".csv",)) != arm_runs
 
 
 def job_counts(dry_run_stdout: str) -> dict[str, int]:

@@ -1,21 +1,22 @@
 """The SLURM profile and the cluster sweep, checked without a cluster (dry runs).
 
 The live test on a real one-node SLURM is .ci/slurm_test.sh; these tests keep the
-profile, the rules' resources and config/sweep.yaml honest between its runs."""
+profile, the rules' resources and the sweep experiments honest between its runs."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 
 import pytest
-from pipeline_helpers import REPO, TINY, copy_workflow, snakemake
+from pipeline_helpers import REPO, TINY, copy_workflow, merged_config, planned, snakemake
+
+from a2c_repro.experiments import load_and_plan
 
 PROFILE = REPO / "workflow/profiles/slurm/config.yaml"
 CORE_HOURS = REPO / "workflow/profiles/slurm/core_hours.py"
-SWEEP_FILES = ["config/config.yaml", "config/collapse_study.yaml", "config/sweep.yaml"]
+SWEEP = ("--config", "run=[sweep_main,sweep_collapse]")
 SENTINEL = 7  # a default resource value no rule declares
 
 
@@ -75,9 +76,9 @@ def dry_run_jobs(workdir, *args) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "configfiles", [list(TINY), SWEEP_FILES], ids=["tiny", "sweep"]
+    "selection", [("--configfile", *TINY), SWEEP, ()], ids=["tiny", "sweep", "committed"]
 )
-def test_every_rule_declares_runtime_and_memory(workdir, configfiles):
+def test_every_rule_declares_runtime_and_memory(workdir, selection):
     """A rule without its own runtime/mem_mb would get the profile's guess on a cluster:
     with sentinel defaults, no job that SLURM runs may show the sentinel."""
     jobs = dry_run_jobs(
@@ -87,8 +88,8 @@ def test_every_rule_declares_runtime_and_memory(workdir, configfiles):
         "--default-resources",
         f"mem_mb={SENTINEL}",
         f"runtime={SENTINEL}",
-        "--configfile",
-        *configfiles,
+        "--forceall",
+        *selection,
     )
     undeclared = sorted(
         {
@@ -116,110 +117,49 @@ def test_dry_run_through_the_profile_maps_threads_to_cpus(workdir, monkeypatch):
         assert re.search(r"\bmem_mb=\d+\b", res) and re.search(r"\bruntime=\d+\b", res)
 
 
-def load_core_hours():
-    spec = importlib.util.spec_from_file_location("core_hours", CORE_HOURS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def merged_config(files: list[str]) -> dict:
-    """The files merged in order, as Snakemake merges them (core_hours.py's merge)."""
-    return load_core_hours().merged_config([str(REPO / name) for name in files])
-
-
-def seeds_of(rule_names: list[str], prefix: str) -> list[int]:
-    seeds = []
-    for name in rule_names:
-        m = re.fullmatch(re.escape(prefix) + r"_seeds(\d+)_(\d+)", name)
-        if m:
-            seeds += range(int(m.group(1)), int(m.group(2)) + 1)
-    return sorted(seeds)
-
-
-def test_sweep_trains_100_seeds_of_every_env_variant_and_ablation(workdir):
-    """The sweep is the default experiment and the collapse study with 100 seeds each."""
-    proc = snakemake(workdir, "-n", "--quiet", "rules", "--configfile", *SWEEP_FILES)
+def test_sweep_trains_100_seeds_of_every_arm_of_main_and_the_study(workdir):
+    """The sweep is the main experiment and the collapse study with 100 seeds of every arm,
+    under sweep/: the same arms, envs and job sizes, so the committed benchmarks price it."""
+    proc = snakemake(workdir, "-n", "--quiet", "rules", *SWEEP)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = proc.stdout + proc.stderr
-    table = text[text.index("Job stats:") :]
-    counts = dict(re.findall(r"^(\S+)\s+(\d+)$", table, flags=re.MULTILINE))
-    names = [name for name in counts if name.startswith("train_")]
-    want = list(range(100))
+    counts = dict(re.findall(r"^(\S+)\s+(\d+)$", text[text.index("Job stats:"):], re.MULTILINE))
+    trained = {name for name in counts if name.startswith("train_")}
 
-    sweep = merged_config(SWEEP_FILES)
-    exp = sweep["experiment"]
-    assert exp["seeds"] == {"first": 0, "count": 100}
-    assert len(exp["envs"]) == 3 and set(exp["variants"]) >= {"one_step", "episodic"}
-    for variant in exp["variants"]:
-        for env_id in exp["envs"]:
-            slug = re.sub(r"[^A-Za-z0-9]", "_", env_id)
-            assert seeds_of(names, f"train_{variant}_{slug}") == want, (variant, env_id)
-
-    abl = sweep["ablations"]
-    assert abl["seeds"] == {"first": 0, "count": 100}
-    slug = re.sub(r"[^A-Za-z0-9]", "_", abl["env"])
-    for arm, spec in abl["arms"].items():
-        own = seeds_of(names, f"train_ablations_{arm}_{slug}")
-        if not spec.get("set") and spec["variant"] in exp["variants"]:
-            assert own == [], arm  # the same runs as the main experiment's, reused
-        else:
-            assert own == want, arm
-
-    assert int(counts["total"]) == sum(int(c) for n, c in counts.items() if n != "total")
-    # every training job is one group of `seeds_per_job` seeds: nothing else is planned
-    groups = sum(-(-100 // env["seeds_per_job"]) for env in exp["envs"].values())
-    own_arms = [
-        arm for arm, spec in abl["arms"].items()
-        if spec.get("set") or spec["variant"] not in exp["variants"]
-    ]  # fmt: skip
-    assert len(names) == len(exp["variants"]) * groups + len(own_arms) * -(
-        -100 // abl["seeds_per_job"]
-    )
-    assert int(counts["total"]) > len(names)
-    # Only seeds and output directories differ from the default experiment.
-    default = merged_config(SWEEP_FILES[:2])
-    assert sweep["variants"] == default["variants"]
-    assert sweep["experiment"]["envs"] == default["experiment"]["envs"]
-    assert sweep["ablations"]["arms"] == default["ablations"]["arms"]
-    assert sweep["results_dir"] != default["results_dir"]
+    committed = planned(REPO, ())
+    sweep = load_and_plan({**merged_config(REPO, ()), "run": ["sweep_main", "sweep_collapse"]},
+                          REPO / "workflow/schemas/config.schema.yaml")  # fmt: skip
+    assert trained == {j.name for j in sweep.jobs}
+    for name, base in (("sweep_main", "main"), ("sweep_collapse", "collapse_study")):
+        exp, ref = sweep.experiments[name], committed.experiments[base]
+        assert exp.results_dir.startswith("sweep/") and exp.figures_dir.startswith("sweep/")
+        assert exp.envs == ref.envs
+        assert {a: (x.variant, x.overrides) for a, x in exp.arms.items()} == {
+            a: (x.variant, x.overrides) for a, x in ref.arms.items()
+        }
+        for arm in exp.arms.values():
+            assert arm.seeds == list(range(100)), (name, arm.name)
+            for env, by_seed in arm.csvs.items():
+                assert sorted(by_seed) == list(range(100)), (name, arm.name, env)
 
 
 def test_core_hours_adds_up_the_measured_benchmarks(workdir, tmp_path):
-    """core_hours.py (the README's sweep estimate) on the tiny config, with every job
-    'measured' at 60 s of CPU in 100 s of wall time: the totals are exact sums."""
-    proc = snakemake(workdir, "-n", "--configfile", *TINY)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    benches = re.findall(
-        r"^\s+benchmark: \.test/results/benchmarks/(\S+)$", proc.stdout, re.MULTILINE
-    )
-    train = [b for b in benches if b.startswith("train/")]
-    assert train and len(benches) > len(train)
-    measured = tmp_path / "benchmarks"
+    """core_hours.py prices the tiny config's jobs from benchmarks measured at 60 s of CPU
+    per job of the committed plan: the total is the exact sum."""
+    tiny = planned(REPO)
+    measured = tmp_path / "measured"
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-    for rel in benches:
-        path = measured / rel
+    for job in tiny.jobs:
+        path = measured / job.benchmark
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + "100.0\t0:01:40\t1\t1\t1\t1\t0\t0\t60\t60.0\n")
     out = subprocess.run(
-        [
-            sys.executable,
-            "workflow/profiles/slurm/core_hours.py",
-            "--measured",
-            str(measured),
-            "--configfile",
-            *TINY,
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        [sys.executable, str(CORE_HOURS), "--configfile", *TINY, "--run", "main",
+         "collapse_study", "--measured-root", str(measured)],
+        cwd=workdir, capture_output=True, text=True, check=False,
+    )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
-    total = re.search(r"^total\s+(\d+)\s+([\d.]+)-([\d.]+)\s+([\d.]+)$", out.stdout, re.MULTILINE)
+    total = re.search(r"^total\s+(\d+)\s+([\d.]+)$", out.stdout, re.MULTILINE)
     assert total, out.stdout
-    n = len(benches)  # training and analysis jobs alike
-    assert int(total.group(1)) == n
-    assert float(total.group(2)) == pytest.approx(n * 60 / 3600, abs=0.05)
-    assert float(total.group(3)) == pytest.approx(n * 90 / 3600, abs=0.05)  # +30 s sampling
-    assert float(total.group(4)) == pytest.approx(n * 100 / 3600, abs=0.05)
+    assert int(total.group(1)) == len(tiny.jobs)
+    assert float(total.group(2)) == pytest.approx(len(tiny.jobs) * 60 / 3600, abs=0.005)

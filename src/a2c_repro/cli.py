@@ -53,7 +53,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--env", required=True, help="Gymnasium env id, e.g. CartPole-v1")
     t.add_argument("--seeds", required=True, help="e.g. 0-9, 3, 0,2,5, 0-4,10-14")
     t.add_argument("--episodes", required=True, type=int, help="training episodes per seed")
-    out_csv = seed_csv("OUT", "<env>", "<variant>", "<k>")
+    out_csv = seed_csv("OUT", "<env>", "<k>")
     t.add_argument("--out", required=True, help=f"writes {out_csv}")
     t.add_argument(
         "--set",
@@ -74,7 +74,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PATH",
         help="where to write the run's record (identity, key, timing); "
-        f"default {default_record(run_dir('OUT', '<env>', '<variant>'), '<seeds>')}",
+        f"default {default_record(run_dir('OUT', '<env>'), '<seeds>')}",
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     t.add_argument(

@@ -1,9 +1,12 @@
 """Where a run's files go, defined once: the engines write there, the CLI's help spells it
 from here and the pipeline names its outputs with it.
 
-    OUT/<env>/<variant>/seed<k>.csv                  one CSV per seed
-    OUT/<env>/<variant>/timings/seeds-<spec>.json    the run's record (unless --record says)
-    OUT/<env>/<variant>/.checkpoint-<key>.pkl        the checkpoint, while the run is unfinished
+    OUT/<env>/seed<k>.csv                  one CSV per seed
+    OUT/<env>/timings/seeds-<spec>.json    the run's record (unless --record says)
+    OUT/<env>/.checkpoint-<key>.pkl        the checkpoint, while the run is unfinished
+
+OUT names what is trained (the pipeline's OUT is results/runs/<experiment>/<arm>): the
+variant and its hyperparameters are in each CSV's rows and in the record, not in the path.
 """
 
 from __future__ import annotations
@@ -13,19 +16,19 @@ from pathlib import Path
 __all__ = ["checkpoint_file", "default_record", "out_dir_of", "run_dir", "seed_csv", "seeds_spec"]
 
 
-def run_dir(out_dir: Path | str, env_id: str, variant: str) -> Path:
-    """The directory of one variant's runs on one env under ``out_dir``."""
-    return Path(out_dir) / env_id / variant
+def run_dir(out_dir: Path | str, env_id: str) -> Path:
+    """The directory of the runs on ``env_id`` under ``out_dir``."""
+    return Path(out_dir) / env_id
 
 
-def seed_csv(out_dir: Path | str, env_id: str, variant: str, seed: int | str) -> Path:
+def seed_csv(out_dir: Path | str, env_id: str, seed: int | str) -> Path:
     """Seed ``seed``'s per-episode CSV."""
-    return run_dir(out_dir, env_id, variant) / f"seed{seed}.csv"
+    return run_dir(out_dir, env_id) / f"seed{seed}.csv"
 
 
 def out_dir_of(csv: Path | str) -> Path:
     """The ``out_dir`` that ``seed_csv`` was given for the CSV ``csv`` (what ``--out`` names)."""
-    return Path(csv).parents[2]
+    return Path(csv).parents[1]
 
 
 def default_record(run_dir_: Path | str, spec: str) -> Path:

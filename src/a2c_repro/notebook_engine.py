@@ -130,7 +130,7 @@ def train_notebook(
     import torch
 
     torch.set_num_threads(1)
-    d = run_dir(Path(out_dir), env_id, variant)
+    d = run_dir(Path(out_dir), env_id)
     d.mkdir(parents=True, exist_ok=True)
     paths, per_seed = [], {}
     wall0, cpu0 = time.perf_counter(), time.process_time()

@@ -79,7 +79,7 @@ class GroupTrainer:
         self.seeds, self.episodes = list(seeds), episodes
         self.n_obs, self.n_actions, self.step_limit = env_dims(env_id)
         self.out_dir = Path(out_dir)
-        self.dir = run_dir(out_dir, env_id, variant)
+        self.dir = run_dir(out_dir, env_id)
         n_envs = cfg.n_envs if variant == "n_step" else 1
         self.runs = [SeedRun.create(s, env_id, variant, episodes, n_envs) for s in seeds]
         self.agent = AgentGroup(self.n_obs, self.n_actions, cfg, [r.init_seed for r in self.runs])
@@ -200,7 +200,7 @@ class GroupTrainer:
             raise RunError(f"cannot create {self.dir}: {exc.strerror}") from None
         paths = []
         for run in runs:
-            p = seed_csv(self.out_dir, self.env_id, self.variant, run.seed)
+            p = seed_csv(self.out_dir, self.env_id, run.seed)
             atomic_write_text(p, run.csv_text())
             paths.append(p)
         wall = time.perf_counter() - self.t0

@@ -1,113 +1,82 @@
-# The fidelity experiment (config section `fidelity`): each comparison trains one
-# configuration with the fast engine and with the notebooks' own code
-# (`a2c-repro train --engine notebook`), then tests every measure for a difference and
-# for equivalence within the margin the config states.
+# The fidelity experiment (analysis fidelity): each comparison names two arms that differ
+# only in their implementation (the fast engine and the notebooks' own code); every measure
+# is tested for a difference and for equivalence within the margin the config states.
 
+# The side names in results/fidelity.csv and the figure.
+FIDELITY_SIDE = {"fast": "engine", "notebook": "notebook"}
 
-for job in [job for run in FIDELITY_RUNS.values() for job in run["jobs"]]:
+for exp in PLAN.experiments.values():
+    if "fidelity" not in exp.analyses:
+        continue
+    R, F, AGG = exp.results_dir, exp.figures_dir, f"{exp.results_dir}/aggregated"
+    FID = exp.analyses["fidelity"]
+    SIDE_OF_PATH = {
+        csv: [name, FIDELITY_SIDE[impl]]
+        for name, comp in FID["comparisons"].items()
+        for impl in FIDELITY_SIDE
+        for csv in exp.arms[comp[impl]].csvs[comp["env"]].values()
+    }
 
     rule:
         name:
-            job["name"]
+            f"fidelity_table_{exp.name}"
+        input:
+            csvs=list(SIDE_OF_PATH),
+            records=PLAN.records(SIDE_OF_PATH),
         output:
-            csvs=job["csvs"],
-            record=job["record"],
+            table=report(
+                f"{R}/fidelity.csv",
+                caption="../report/fidelity.rst",
+                category="Fidelity: engine vs notebook code",
+                labels={"table": "fidelity"},
+            ),
+            runs=f"{AGG}/fidelity_runs.csv",
         log:
-            job["log"],
+            f"{R}/logs/fidelity.log",
         benchmark:
-            job["benchmark"]
+            f"{R}/benchmarks/fidelity.tsv"
         conda:
             "../envs/a2c-repro.yaml"
         threads: 1
         resources:
-            mem_mb=job["mem_mb"],
-            runtime=job["runtime"],
+            mem_mb=2000,
+            runtime=20,
         params:
-            switch=job["switch"],
-            engine=job["engine"],
-            env=job["env"],
-            seeds=job["spec"],
-            episodes=job["episodes"],
-            hyperparameters=job["set_args"],
-            out=engine_out_dir,
-            stale_records=job["stale_records"],
-        shell:
-            "rm -f {params.stale_records} && "
-            "a2c-repro train --engine {params.switch} --variant {params.engine}"
-            " --env {params.env} --seeds {params.seeds} --episodes {params.episodes}"
-            " --out {params.out} --record {output.record} {params.hyperparameters} 2> {log}"
+            side_of_path=SIDE_OF_PATH,
+            fidelity=FID,
+        script:
+            "../scripts/fidelity.py"
 
-
-rule fidelity_table:
-    input:
-        csvs=FIDELITY_CSVS,
-    output:
-        table=report(
-            f"{RESULTS}/fidelity.csv",
-            caption="../report/fidelity.rst",
-            category="Fidelity: engine vs notebook code",
-            labels={"table": "fidelity"},
-        ),
-        runs=f"{AGG}/fidelity_runs.csv",
-    log:
-        f"{LOGS}/fidelity.log",
-    benchmark:
-        f"{BENCHMARKS}/fidelity.tsv"
-    conda:
-        "../envs/a2c-repro.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    params:
-        side_of_path={
-            csv: [name, side]
-            for (name, side), run in FIDELITY_RUNS.items()
-            for csv in run["csvs"]
-        },
-        fidelity=FIDELITY,
-    script:
-        "../scripts/fidelity.py"
-
-
-rule fidelity_figure:
-    input:
-        runs=f"{AGG}/fidelity_runs.csv",
-        table=f"{RESULTS}/fidelity.csv",
-    output:
-        report(
-            f"{FIGURES}/fidelity.png",
-            caption="../report/fidelity.rst",
-            category="Fidelity: engine vs notebook code",
-            labels={"figure": "fidelity ECDFs"},
-        ),
-        f"{FIGURES}/fidelity.svg",
-    log:
-        f"{LOGS}/figures/fidelity.log",
-    benchmark:
-        f"{BENCHMARKS}/figures/fidelity.tsv"
-    conda:
-        "../envs/a2c-repro.yaml"
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=10,
-    params:
-        labels={
-            name: comp.get("label", name)
-            for name, comp in (FIDELITY or {}).get("comparisons", {}).items()
-        },
-        eval_episodes={
-            name: comp.get("eval_episode")
-            for name, comp in (FIDELITY or {}).get("comparisons", {}).items()
-        },
-        peak_window=(FIDELITY or {}).get("peak_window"),
-        final_window=(FIDELITY or {}).get("final_window"),
-    script:
-        "../scripts/plot_fidelity.py"
-
-
-rule fidelity:
-    # target: the fidelity table and figure alone (the default target adds provenance)
-    input:
-        fidelity_outputs(),
+    rule:
+        name:
+            f"fidelity_figure_{exp.name}"
+        input:
+            runs=f"{AGG}/fidelity_runs.csv",
+            table=f"{R}/fidelity.csv",
+        output:
+            report(
+                f"{F}/fidelity.png",
+                caption="../report/fidelity.rst",
+                category="Fidelity: engine vs notebook code",
+                labels={"figure": "fidelity ECDFs"},
+            ),
+            f"{F}/fidelity.svg",
+        log:
+            f"{R}/logs/figures/fidelity.log",
+        benchmark:
+            f"{R}/benchmarks/figures/fidelity.tsv"
+        conda:
+            "../envs/a2c-repro.yaml"
+        threads: 1
+        resources:
+            mem_mb=1500,
+            runtime=10,
+        params:
+            labels={n: c.get("label", n) for n, c in FID["comparisons"].items()},
+            eval_episodes={
+                n: c.get("eval_episode") for n, c in FID["comparisons"].items()
+            },
+            peak_window=FID["peak_window"],
+            final_window=FID["final_window"],
+        script:
+            "../scripts/plot_fidelity.py"

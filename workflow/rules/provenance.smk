@@ -1,42 +1,52 @@
-# results/<config provenance>: what produced this experiment's results. It is rewritten
-# whenever an aggregate is (so it always describes the run that made them) and is never
-# part of byte-identity comparisons: it records the git commit and versions. Each experiment
-# config names its own file (default provenance.json), so running the collapse study does
-# not make the default experiment's record out of date, nor the other way round.
+# <results_dir>/<provenance>: what produced an experiment's results (git commit, package
+# versions, platform, the sha256 of the experiment's planned settings). It is rewritten
+# whenever one of the experiment's outputs is, is never part of byte-identity comparisons,
+# and each experiment has its own, so rebuilding one never makes another's out of date.
+import hashlib
+import json
 
+PACKAGES = [
+    "a2c-repro",
+    "torch",
+    "gymnasium",
+    "box2d",
+    "numpy",
+    "numba",
+    "llvmlite",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "lifelines",
+    "seaborn",
+    "matplotlib",
+    "snakemake",
+]
 
-rule provenance:
-    input:
-        rules.aggregate.output,
-        collapse_study_outputs(),
-        fidelity_outputs(),
-    output:
-        f"{RESULTS}/{config['provenance']}",
-    log:
-        f"{LOGS}/{Path(config['provenance']).stem}.log",
-    conda:
-        "../envs/a2c-repro.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        config_sha256=CONFIG_SHA256,
-        packages=[
-            "a2c-repro",
-            "torch",
-            "gymnasium",
-            "box2d",
-            "numpy",
-            "numba",
-            "llvmlite",
-            "pandas",
-            "scipy",
-            "statsmodels",
-            "lifelines",
-            "seaborn",
-            "matplotlib",
-            "snakemake",
-        ],
-    script:
-        "../scripts/write_provenance.py"
+for exp in PLAN.experiments.values():
+
+    rule:
+        name:
+            f"provenance_{exp.name}"
+        input:
+            analysis_outputs(exp),
+        output:
+            f"{exp.results_dir}/{exp.provenance}",
+        log:
+            f"{exp.results_dir}/logs/provenance_{exp.name}.log",
+        conda:
+            "../envs/a2c-repro.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        params:
+            config_sha256=hashlib.sha256(
+                json.dumps(
+                    {"analysis": config["analysis"], "experiment": exp.settings},
+                    sort_keys=True,
+                    separators=(",", ":"),
+                ).encode()
+            ).hexdigest(),
+            packages=PACKAGES,
+        script:
+            "../scripts/write_provenance.py"

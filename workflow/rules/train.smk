@@ -1,40 +1,41 @@
-# Training: one rule per (variant, env, seed group). A job trains its seed group in
-# one engine process; a seed's CSV is byte-identical whatever group trains it, so the
-# grouping (`seeds_per_job`) only trades job count against job length. The record's file
-# name holds the run key (see `training_jobs` in common.smk): a changed key reruns the job,
-# which first removes the records of the group's earlier keys.
-# Rules are generated from the job table because a job's outputs (its seeds' CSVs)
-# are a list that depends on the group, which a wildcard pattern cannot express.
+# Training: one rule per training job of the plan (an arm's seed group on one env, trained
+# in one engine process by its implementation: the fast engine or the notebooks' code). A
+# seed's CSV is byte-identical whatever group trains it, so the grouping (`seeds_per_job`)
+# only trades job count against job length. The record's file name holds the run key: a
+# changed key reruns the job, which first removes the records of the group's earlier keys.
+# Rules are generated from the plan because a job's outputs (its seeds' CSVs) are a list
+# that depends on the group, which a wildcard pattern cannot express.
 
 
-for job in TRAIN_JOBS:
+for job in PLAN.jobs:
 
     rule:
         name:
-            job["name"]
+            job.name
         output:
-            csvs=job["csvs"],
-            record=job["record"],
+            csvs=list(job.csvs),
+            record=job.record,
         log:
-            job["log"],
+            job.log,
         benchmark:
-            job["benchmark"]
+            job.benchmark
         conda:
             "../envs/a2c-repro.yaml"
         threads: 1
         resources:
-            mem_mb=job["mem_mb"],
-            runtime=job["runtime"],
+            mem_mb=job.mem_mb,
+            runtime=job.runtime,
         params:
-            engine=job["engine"],
-            env=job["env"],
-            seeds=job["spec"],
-            episodes=job["episodes"],
-            hyperparameters=job["set_args"],
+            implementation=job.implementation,
+            variant=job.variant,
+            env=job.env,
+            seeds=job.spec,
+            episodes=job.episodes,
+            hyperparameters=job.set_args,
             out=engine_out_dir,
-            stale_records=job["stale_records"],
+            stale_records=job.stale_records,
         shell:
             "rm -f {params.stale_records} && "
-            "a2c-repro train --variant {params.engine} --env {params.env}"
-            " --seeds {params.seeds} --episodes {params.episodes}"
+            "a2c-repro train --engine {params.implementation} --variant {params.variant}"
+            " --env {params.env} --seeds {params.seeds} --episodes {params.episodes}"
             " --out {params.out} --record {output.record} {params.hyperparameters} 2> {log}"

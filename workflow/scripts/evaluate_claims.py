@@ -141,7 +141,7 @@ def improvement_diffs(episodes: pd.DataFrame, env: str, variant: str, window: in
 def claim_improvement(episodes: pd.DataFrame, cfg: dict, boot: dict, claim: str | None = None,
                       compare: tuple[str, pd.DataFrame] | None = None) -> dict:
     w = cfg["window"]
-    table = improvement_diffs(episodes, cfg["env"], cfg["variant"], w)
+    table = improvement_diffs(episodes, cfg["env"], cfg["arm"], w)
     diffs = table["diff"].to_numpy(dtype=float)
     value = float(iqm(diffs))
     low, high = bootstrap_ci(diffs[None, :], "iqm", boot["n_resamples"], boot["confidence"], boot["seed"])
@@ -162,7 +162,7 @@ def claim_improvement(episodes: pd.DataFrame, cfg: dict, boot: dict, claim: str 
         statistic += (f"; median last-{w} mean {table['last'].median():.1f} vs {other['last'].median():.1f} "
                       f"with {name} (Mann-Whitney p = {p:.2g})")
     return {
-        "claim": claim or f"{cfg['variant']} A2C improves on {cfg['env']} over {n_episodes} episodes",
+        "claim": claim or f"{cfg['arm']} A2C improves on {cfg['env']} over {n_episodes} episodes",
         "statistic": statistic,
         "test": "SUPPORTED if the CI lies above 0; PARTLY if only the IQM does",
         "verdict": result,
@@ -187,7 +187,7 @@ def main(snakemake) -> None:
     ref["peak_window"] = min(p.peak_window, int(ref["n_episodes"].min()))
     ref_episodes = pd.read_csv(snakemake.input.aligned)
     imp = p.claims["improvement"]
-    per_step = read_runs(list(snakemake.input.improvement_runs), imp["variant"])
+    per_step = read_runs(list(snakemake.input.improvement_runs), imp["arm"])
     claims = [
         claim_peak(ref, ref_episodes, p.claims["peak"], p.bootstrap),
         claim_collapse(ref, ref_episodes, p.claims["collapse"], p.collapse["return_threshold"], p.bootstrap),
@@ -200,8 +200,8 @@ def main(snakemake) -> None:
         "episodic_a2c_lunarlander (learning-curve plot), corrected loss"]
     nb = p.claims.get("improvement_notebook_loss")
     if nb:
-        literal = read_runs(list(snakemake.input.notebook_loss_runs), nb["variant"])
-        summary = improvement_diffs(per_step, imp["env"], imp["variant"], nb["window"])
+        literal = read_runs(list(snakemake.input.notebook_loss_runs), nb["arm"])
+        summary = improvement_diffs(per_step, imp["env"], imp["arm"], nb["window"])
         claims.append(claim_improvement(
             literal, nb, p.bootstrap,
             claim=f"episodic A2C as the notebook codes it (returns broadcast against "

@@ -13,17 +13,22 @@ from pathlib import Path
 
 from deterministic_io import log_to, write_json
 
+# Files a run rewrites with its own timings (and this record, which Snakemake deletes
+# before the job runs): a change to them says nothing about the code that made the results.
+TIMING_FILES = ("results/benchmarks", "results/logs", "*/records/*.json", "provenance*.json")
+
 
 def git_commit(own_output: str) -> dict:
-    """HEAD and whether tracked files differ from it — not counting this record itself,
-    which Snakemake deletes before the job runs (it would always look changed)."""
+    """HEAD and `tracked_changes`: whether any tracked source, config or result differs
+    from it, not counting timing files (benchmarks, logs, run records) or this record."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-             f":(exclude){own_output}"],
+             f":(exclude){own_output}",
+             *(f":(exclude,glob)**/{pattern}" for pattern in TIMING_FILES)],
             capture_output=True, text=True, check=True,
         ).stdout.strip()
         return {"commit": head, "source": "git rev-parse HEAD", "tracked_changes": bool(dirty)}
