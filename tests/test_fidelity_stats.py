@@ -158,7 +158,7 @@ def test_fidelity_config_plans_both_sides(workdir):
     target = "results/runs/fidelity/one_step_notebook/CartPole-v1/seed0.csv"
     plan = snakemake(workdir, target, "-n", "-p", "--forceall")
     assert plan.returncode == 0, plan.stderr[-3000:]
-    assert "a2c-repro train --engine notebook --variant one_step" in plan.stdout
+    assert "a2c-repro train --implementation notebook --variant one_step" in plan.stdout
 
 
 def test_fidelity_config_the_notebook_cannot_run_is_rejected(workdir, tmp_path):

@@ -1,4 +1,4 @@
-"""``a2c-repro train --engine notebook``: the notebooks' own code written as the pipeline's
+"""``a2c-repro train --implementation notebook``: the notebooks' own code written as the pipeline's
 per-episode CSVs. Same seed => same CSV; the CSV is what reference.py's loops produce; the
 schema is the fast engine's; overrides the notebook's code cannot honour are refused."""
 
@@ -105,7 +105,7 @@ def test_cli_writes_the_layout(tmp_path, capsys):
     ],
 )
 def test_cli_rejects_what_the_notebook_cannot_do(tmp_path, capsys, variant, sets, needle):
-    args = ["train", "--engine", "notebook", "--variant", variant, "--env", "CartPole-v1",
+    args = ["train", "--implementation", "notebook", "--variant", variant, "--env", "CartPole-v1",
             "--seeds", "0", "--episodes", "2", "--no-progress", "--out", str(tmp_path / "o")]  # fmt: skip
     for s in sets:
         args += ["--set", s]

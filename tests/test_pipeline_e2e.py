@@ -58,7 +58,7 @@ def test_episodes_csv_has_every_episode_of_every_run(tiny):
     exp = tiny["main"]
     n_runs = len(exp.csvs())
     assert episodes.groupby(["env_id", "variant", "seed"]).ngroups == n_runs
-    for env, env_cfg in exp["envs"].items():
+    for env, env_cfg in exp.envs.items():
         per_run = episodes[episodes["env_id"] == env].groupby(["variant", "seed"])["episode"]
         assert (per_run.count() == env_cfg["episodes"]).all()
         assert (per_run.min() == 0).all()
@@ -215,7 +215,7 @@ def test_changing_one_arm_reruns_only_that_arm(tiny):
     wd = tiny["wd"]
     overlay = yaml.safe_load((wd / TINY[0]).read_text())
     overlay["experiments"]["collapse_study"]["arms"]["entropy_01"]["set"]["entropy_coef"] = 0.2
-    (wd / "changed.yaml").write_text(yaml.safe_dump(overlay))
+    (wd / "changed.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
     runs = tiny["results"] / "runs"
     others = [p for p in runs.rglob("*.csv") if "/entropy_01/" not in str(p)]
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in others}

@@ -78,10 +78,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     t.add_argument(
-        "--engine",
+        "--implementation",
+        "--engine",  # its earlier name, still accepted
+        dest="implementation",
         choices=("fast", "notebook"),
         default="fast",
-        help="fast (default) or notebook: the notebooks' own PyTorch code, one seed after "
+        help="fast (default): this engine; notebook: the notebooks' own PyTorch code, one seed after "
         "another (slow; its bits depend on the CPU; only gamma and, one_step, max_grad_norm "
         "may be --set; each seed's CSV is written when it finishes, no mid-seed checkpoints)",
     )
@@ -108,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             from .bench import run_bench
 
             return run_bench(args.seeds, args.episodes, args.only)
-        if args.engine == "notebook":
+        if args.implementation == "notebook":
             from .notebook_engine import notebook_config
 
             cfg = notebook_config(args.variant, args.set)
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
         env_dims(args.env)  # validates the env id before anything is written
         out = _check_out_dir(args.out)
-        if args.engine == "notebook":
+        if args.implementation == "notebook":
             from .notebook_engine import train_notebook
 
             paths = train_notebook(

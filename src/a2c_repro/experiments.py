@@ -178,6 +178,22 @@ class Experiment:
     def labels(self) -> dict[str, str]:
         return {name: arm.label for name, arm in self.arms.items()}
 
+    def facts(self) -> dict[str, Any]:
+        """What the report's captions state about the experiment (its rules pass this as
+        ``params.facts``): names, envs, seed counts, episodes, analyses, hyperparameters."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "envs": list(self.envs),
+            "seeds": len(next(iter(self.arms.values())).seeds) if self.arms else 0,
+            "arm_seeds": {n: len(a.seeds) for n, a in self.arms.items()},
+            "n_arms": len(self.arms),
+            "episodes": {env: s["episodes"] for env, s in self.envs.items()},
+            "analyses": self.analyses,
+            "hyperparameters": {n: a.hyperparameters for n, a in self.arms.items()},
+            "results_dir": self.results_dir,
+        }
+
 
 @dataclass
 class Plan:

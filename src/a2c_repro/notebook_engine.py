@@ -1,4 +1,4 @@
-"""The notebooks' own code as an engine: ``a2c-repro train --engine notebook``.
+"""The notebooks' own code as an engine: ``a2c-repro train --implementation notebook``.
 
 Runs ``reference.py``'s literal training loops (the one-step notebook, and the episodic
 notebook with its broadcast actor loss) one seed after another in one process, and writes the
@@ -59,7 +59,7 @@ def notebook_config(variant: str, overrides: list[str] | dict) -> A2CConfig:
         if key not in HONOURED[variant] and value != base.as_dict()[key]:
             raise ConfigError(
                 f"--set {key}={_spell(value)}: the {variant} notebook's code fixes {key}="
-                f"{_spell(base.as_dict()[key])} (with --engine notebook only "
+                f"{_spell(base.as_dict()[key])} (with --implementation notebook only "
                 f"{', '.join(HONOURED[variant])} can change)"
             )
     return cfg

@@ -18,7 +18,7 @@ from .config import A2CConfig
 # Bumped whenever an engine change alters any result bit (tests/test_committed_results.py
 # fails until it is): every run key changes, so the pipeline retrains everything.
 ENGINE_VERSION = "3"
-# The notebook engine (`--engine notebook`, the notebooks' own PyTorch code): bumped when its
+# The notebook engine (`--implementation notebook`, the notebooks' own PyTorch code): bumped when its
 # bookkeeping around the notebooks' code changes what it writes.
 NOTEBOOK_ENGINE_VERSION = "1"
 
@@ -32,7 +32,7 @@ def run_identity(
     implementation: str = "fast",
 ) -> dict[str, Any]:
     """Everything a run's CSVs depend on, as plain JSON-able data. ``implementation`` is
-    "fast" (this engine) or "notebook" (the notebooks' own code, ``--engine notebook``)."""
+    "fast" (this engine) or "notebook" (the notebooks' own code, ``--implementation notebook``)."""
     identity = {
         "engine_version": ENGINE_VERSION, "variant": variant, "env_id": env_id,
         "seeds": sorted(int(s) for s in seeds), "episodes": int(episodes),

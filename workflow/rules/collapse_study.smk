@@ -89,6 +89,7 @@ for exp in PLAN.experiments.values():
             mem_mb=1500,
             runtime=10,
         params:
+            facts=exp.facts(),
             env=ENV,
             labels=exp.labels(),
             reference_arm=REF.name,
@@ -120,6 +121,7 @@ for exp in PLAN.experiments.values():
             mem_mb=1500,
             runtime=10,
         params:
+            facts=exp.facts(),
             env=ENV,
             label=REF.label,
             span=100,
@@ -151,6 +153,7 @@ for exp in PLAN.experiments.values():
             mem_mb=1500,
             runtime=10,
         params:
+            facts=exp.facts(),
             env=ENV,
             confidence=config["analysis"]["bootstrap"]["confidence"],
             final_fraction=config["analysis"]["final_fraction"],
@@ -184,6 +187,7 @@ for exp in PLAN.experiments.values():
                 mem_mb=1500,
                 runtime=20,
             params:
+                facts=exp.facts(),
                 arm=REF.name,
                 env=ENV,
                 engine=REF.variant,
@@ -224,6 +228,7 @@ for exp in PLAN.experiments.values():
                 mem_mb=1500,
                 runtime=10,
             params:
+                facts=exp.facts(),
                 claims=exp.analyses["claims"],
                 collapse=COLLAPSE,
                 peak_window=config["analysis"]["peak_window"],

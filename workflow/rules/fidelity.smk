@@ -42,6 +42,7 @@ for exp in PLAN.experiments.values():
             mem_mb=2000,
             runtime=20,
         params:
+            facts=exp.facts(),
             side_of_path=SIDE_OF_PATH,
             fidelity=FID,
         script:
@@ -72,6 +73,7 @@ for exp in PLAN.experiments.values():
             mem_mb=1500,
             runtime=10,
         params:
+            facts=exp.facts(),
             labels={n: c.get("label", n) for n, c in FID["comparisons"].items()},
             eval_episodes={
                 n: c.get("eval_episode") for n, c in FID["comparisons"].items()

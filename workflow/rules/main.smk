@@ -79,6 +79,7 @@ for exp in PLAN.experiments.values():
                 mem_mb=1500,
                 runtime=10,
             params:
+                facts=exp.facts(),
                 env=lambda wildcards: wildcards.env,
                 variants=list(exp.arms),
                 labels=exp.labels(),
@@ -113,6 +114,7 @@ for exp in PLAN.experiments.values():
                 mem_mb=1500,
                 runtime=10,
             params:
+                facts=exp.facts(),
                 env=exp.analyses["collapse_figure"]["env"],
                 variant=exp.analyses["collapse_figure"]["arm"],
                 variants=list(exp.arms),
@@ -148,6 +150,7 @@ for exp in PLAN.experiments.values():
                 mem_mb=1500,
                 runtime=10,
             params:
+                facts=exp.facts(),
                 envs=list(exp.envs),
                 variants=list(exp.arms),
                 labels=exp.labels(),

@@ -36,6 +36,6 @@ for job in PLAN.jobs:
             stale_records=job.stale_records,
         shell:
             "rm -f {params.stale_records} && "
-            "a2c-repro train --engine {params.implementation} --variant {params.variant}"
+            "a2c-repro train --implementation {params.implementation} --variant {params.variant}"
             " --env {params.env} --seeds {params.seeds} --episodes {params.episodes}"
             " --out {params.out} --record {output.record} {params.hyperparameters} 2> {log}"
