@@ -11,7 +11,13 @@ seed collapsed, survived or never learned (run_metrics.classify, as in collapse.
 import math
 
 import pandas as pd
-from figure_style import NOTEBOOK_COLOUR, finish_figure, outcome_colours, start_figure, variant_colours
+from figure_style import (
+    NOTEBOOK_COLOUR,
+    finish_figure,
+    outcome_colours,
+    start_figure,
+    variant_colours,
+)
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 from robust_stats import trailing_mean
 from run_metrics import classify, final_window_means, frame_metrics
