@@ -1,6 +1,7 @@
-"""figures/collapse_rollouts.gif: one seed of the reference arm, retrained exactly as the
-pipeline trained it, rendered on its env (Gymnasium's rgb_array renderer, no window) with
-its policy at its peak and after its collapse, side by side.
+"""figures/collapse_rollouts.gif (and .png, an animated PNG, when the rule lists it): one
+seed of the reference arm, retrained exactly as the pipeline trained it, rendered on its env
+(Gymnasium's rgb_array renderer, no window) with its policy at its peak and after its
+collapse, side by side.
 
 "At its peak": after the training episode at the centre of its best peak-window moving
 mean. "After its collapse": after its last training episode. Both rollouts start from
@@ -134,10 +135,17 @@ def main(snakemake) -> None:
         for k, im in enumerate(panels):
             frame.paste(im, (k * (opts["width"] + 6), 0))
         gif.append(frame.convert("P", palette=Image.Palette.ADAPTIVE, colors=64))
-    out = snakemake.output[0]
-    gif[0].save(out, save_all=True, append_images=gif[1:], duration=opts["frame_ms"], loop=0,
-                optimize=False, disposal=1)
-    log.info("wrote %s: %d frames", out, len(gif))
+    # Every output gets the same animation, its format from its suffix: .gif for READMEs and
+    # docs, .png (animated PNG) for the Snakemake report, whose viewer shows PNG inline but
+    # offers a GIF only as a download.
+    for out in snakemake.output:
+        if str(out).endswith(".png"):
+            gif[0].save(out, format="PNG", save_all=True, append_images=gif[1:],
+                        duration=opts["frame_ms"], loop=0, optimize=False, disposal=1)  # fmt: skip
+        else:
+            gif[0].save(out, save_all=True, append_images=gif[1:], duration=opts["frame_ms"], loop=0,
+                        optimize=False, disposal=1)  # fmt: skip
+        log.info("wrote %s: %d frames", out, len(gif))
 
 
 if __name__ == "__main__" and "snakemake" in globals():
