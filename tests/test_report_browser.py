@@ -86,6 +86,18 @@ Promise.all(paths.map(p => new Promise(resolve => {
 """
 
 
+def _settled(driver) -> bool:
+    """No CSS transition or animation running (the sidebar slides in): what a screenshot
+    should wait for, so it shows the page at rest."""
+    return driver.execute_script("return document.getAnimations().length === 0")
+
+
+def _screenshot(driver, path) -> None:
+    _wait(driver, _settled, "came to rest")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+
+
 def _click_text(driver, selector: str, text: str) -> bool:
     for element in driver.find_elements("css selector", selector):
         if element.text.strip() == text:
@@ -120,8 +132,7 @@ def report_problems(html: str | Path, screenshot: str | Path | None = None,
         driver.get(html.as_uri())  # returns after the page's load event
         _wait(driver, lambda d: d.find_elements("css selector", NAV_ITEMS), "showed its navigation")
         if screenshot is not None:
-            Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(screenshot))
+            _screenshot(driver, screenshot)
         results = driver.execute_script("return results")
         categories = driver.execute_script("return categories")
         if not results:
@@ -190,8 +201,7 @@ def _navigate(driver, categories: dict, results: dict, figure_screenshot=None) -
                 if inline and not (shown and shown[0] and shown[1]):
                     problems.append(f"{where}: {label!r} shows no image ({shown})")
                 elif shown and figure_screenshot is not None:
-                    Path(figure_screenshot).parent.mkdir(parents=True, exist_ok=True)
-                    driver.save_screenshot(str(figure_screenshot))
+                    _screenshot(driver, figure_screenshot)
                     figure_screenshot = None
                 info.click()
                 if not any(d.text.strip() for d in driver.find_elements("css selector", "nav .prose")):
