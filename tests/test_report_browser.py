@@ -29,6 +29,7 @@ HANG_GUARD_S = 120
 
 NAV_ITEMS = "nav li > a"  # category and subcategory entries of the report's sidebar
 ROW_BUTTONS = "table tbody tr td div[role=group] a[type=button]"  # per result: view, info
+TOGGLES = "fieldset label"  # the two values of a label the report flips between (x axis)
 
 
 def _missing_browser() -> str | None:
@@ -170,43 +171,63 @@ def _open(driver, start: str, category: str, subcategory: str, single: bool) -> 
 
 
 def _navigate(driver, categories: dict, results: dict, figure_screenshot=None) -> list[str]:
-    """Click each category, each subcategory and each listed result's view and info buttons,
-    from the start page each time, checking that what is clicked shows up."""
+    """Click each category, each subcategory, each value of its toggle (the learning curves'
+    x axis: the report lists one row per env and flips between a row's two figures) and each
+    listed result's view and info buttons, from the start page each time, checking that what
+    is clicked shows up."""
     problems = []
     start = driver.current_url
     for category, subcategories in categories.items():
+        single = len(subcategories) == 1
         for subcategory, paths in subcategories.items():
             where = f"{category} / {subcategory}"
-            problem = _open(driver, start, category, subcategory, len(subcategories) == 1)
+            problem = _open(driver, start, category, subcategory, single)
             if problem:
                 problems.append(problem)
                 continue
             n_rows = len(driver.find_elements("css selector", "table tbody tr"))
             if not n_rows:
                 problems.append(f"{where}: no results listed")
+            n_toggles = len(driver.find_elements("css selector", TOGGLES))
             images = any((results[p].get("mime_type") or "").startswith("image/") for p in paths)
-            for i in range(n_rows):
-                if i:
-                    _open(driver, start, category, subcategory, len(subcategories) == 1)
-                row = driver.find_elements("css selector", "table tbody tr")[i]
-                label = row.find_element("css selector", "td").text.strip()
-                view, info = driver.find_elements("css selector", ROW_BUTTONS)[2 * i : 2 * i + 2]
-                # A row's result, by its first label (what the table's first column shows);
-                # an image the viewer cannot show inline is reported once, above.
-                mimes = {results[p].get("mime_type") for p in paths
-                         if label in map(str, (results[p].get("labels") or {}).values()) or label == p}  # fmt: skip
-                inline = images and not (mimes and mimes.isdisjoint(INLINE_IMAGES))
-                view.click()
-                shown = _shown_image(driver)
-                if inline and not (shown and shown[0] and shown[1]):
-                    problems.append(f"{where}: {label!r} shows no image ({shown})")
-                elif shown and figure_screenshot is not None:
-                    _screenshot(driver, figure_screenshot)
-                    figure_screenshot = None
-                info.click()
-                if not any(d.text.strip() for d in driver.find_elements("css selector", "nav .prose")):
-                    problems.append(f"{where}: {label!r} info shows no caption")
+            for toggle in range(max(n_toggles, 1)):
+                for i in range(n_rows):
+                    _open(driver, start, category, subcategory, single)
+                    if n_toggles:
+                        driver.find_elements("css selector", TOGGLES)[toggle].click()
+                    found, shot = _check_row(driver, i, where, paths, results, images, figure_screenshot)
+                    problems += found
+                    if shot:
+                        figure_screenshot = None  # one screenshot: the first figure shown
     return problems
+
+
+def _check_row(driver, i: int, where: str, paths, results, images: bool, figure_screenshot):
+    """Row i of the listed results: its view button shows its image, its info its caption.
+    Returns the problems and whether it saved `figure_screenshot`."""
+    problems, shot = [], False
+    row = driver.find_elements("css selector", "table tbody tr")[i]
+    label = row.find_element("css selector", "td").text.strip()
+    toggled = [t.text.strip() for t in driver.find_elements("css selector", TOGGLES)
+               if t.find_element("css selector", "input").is_selected()]  # fmt: skip
+    name = " / ".join([label, *toggled])
+    view, info = driver.find_elements("css selector", ROW_BUTTONS)[2 * i : 2 * i + 2]
+    # A row's result, by its first label (what the table's first column shows); an image
+    # the viewer cannot show inline is reported once, from the data.
+    mimes = {results[p].get("mime_type") for p in paths
+             if label in map(str, (results[p].get("labels") or {}).values()) or label == p}  # fmt: skip
+    inline = images and not (mimes and mimes.isdisjoint(INLINE_IMAGES))
+    view.click()
+    shown = _shown_image(driver)
+    if inline and not (shown and shown[0] and shown[1]):
+        problems.append(f"{where}: {name!r} shows no image ({shown})")
+    elif shown and figure_screenshot is not None:
+        _screenshot(driver, figure_screenshot)
+        shot = True
+    info.click()
+    if not any(d.text.strip() for d in driver.find_elements("css selector", "nav .prose")):
+        problems.append(f"{where}: {name!r} info shows no caption")
+    return problems, shot
 
 
 # ---------------------------------------------------------------------------------------
@@ -267,10 +288,9 @@ def test_tiny_report_problems_are_only_the_gif(tiny_report):
 
 @needs_browser
 def test_check_fails_on_an_image_without_data(tiny_report, tmp_path):
-    # The final-returns figure: a row of its own (the learning curves' rows show one of their
-    # two x axes at a time, behind a toggle the navigation does not flip).
+    # A learning curve by episodes: the row shows it only once the x-axis toggle is flipped.
     def strip_first_png(results):
-        path = next(p for p in results if p.endswith("final_returns.png"))
+        path = next(p for p in results if p.endswith("learning_curves_CartPole-v1.png"))
         results[path]["data_uri"] = "data:image/png;base64,"
 
     problems = report_problems(_broken_copy(tiny_report, tmp_path / "broken.html", strip_first_png))
