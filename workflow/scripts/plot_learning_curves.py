@@ -5,7 +5,7 @@ thin line per seed."""
 
 import pandas as pd
 from deterministic_io import save_and_close
-from figure_style import start_figure, variant_colours
+from figure_style import legend_below_axes, start_figure, variant_colours
 from robust_stats import iqm_middle_count, trailing_mean
 
 
@@ -18,7 +18,7 @@ def draw(ax, episodes, summary, x, variants, labels, colours):
         agg = summary[summary["variant"] == variant]
         n = int(agg["n_seeds"].iloc[0])
         ax.fill_between(agg[x], agg["iqm_ci_low"], agg["iqm_ci_high"], color=colour, alpha=0.25, lw=0)
-        ax.plot(agg[x], agg["iqm"], color=colour, lw=2, label=f"{labels[variant]} (IQM: mean of the middle {iqm_middle_count(n)} of {n} seeds)")
+        ax.plot(agg[x], agg["iqm"], color=colour, lw=2, label=f"{labels[variant]}: IQM = mean of the middle {iqm_middle_count(n)} of {n} seeds")
 
 
 def main(snakemake) -> None:
@@ -43,8 +43,9 @@ def main(snakemake) -> None:
         draw(ax, episodes, summary, x, variants, p.labels, colours)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"training return ({window}-episode moving mean)")
-        ax.set_title(f"{env}: IQM over seeds, {int(p.confidence * 100)}% bootstrap CI band, thin lines = seeds")
-        ax.legend(loc="best", frameon=True)
+        ax.set_title(f"{env}: IQM over seeds (thick), {int(p.confidence * 100)}% bootstrap CI (band), "
+                     "seeds (thin)", fontsize=11)  # fmt: skip
+        legend_below_axes(ax)
         save_and_close(fig, list(out), log)
 
 
