@@ -16,6 +16,7 @@ from functools import cache
 import pytest
 import yaml
 from readme_tables import ROOT
+from snakemake.utils import update_config
 
 from a2c_repro.experiments import load_and_plan, summary
 
@@ -34,10 +35,23 @@ NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "
 WORDS = {w: i for i, w in enumerate(NUMBER_WORDS)}
 
 
+def _config(*overlays: str, **override) -> dict:
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    for path in overlays:
+        update_config(config, yaml.safe_load((ROOT / path).read_text()))
+    return {**config, **override}
+
+
 @cache
 def committed_plan():
-    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    return load_and_plan(config, SCHEMA)
+    return load_and_plan(_config(), SCHEMA)
+
+
+def _one(values, what: str):
+    """The single value of ``values`` (the docs state one number for all of them)."""
+    values = set(values)
+    assert len(values) == 1, f"{what}: {sorted(values)}, the docs state one"
+    return values.pop()
 
 
 def study_counts() -> dict:
@@ -63,6 +77,18 @@ def facts() -> dict[str, list[str]]:
     assert len(seeds) == 1
     s = study_counts()
     plan_lines = summary(plan, [j.name for j in plan.jobs], PLAN_CORES, ROOT)
+    sweep = load_and_plan(_config(run=["sweep_main", "sweep_collapse"]), SCHEMA)
+    sweep_seeds = _one(
+        (len(a.seeds) for e in sweep.experiments.values() for a in e.arms.values()), "sweep seeds"
+    )
+    tiny = load_and_plan(_config(".test/config/config.yaml"), SCHEMA)
+    tiny_arms = [a for e in tiny.experiments.values() for a in e.arms.values()]
+    tiny_seeds = _one((len(a.seeds) for a in tiny_arms), "tiny seeds")
+    tiny_episodes = _one(
+        (env["episodes"] for e in tiny.experiments.values() for env in e.envs.values()),
+        "tiny episodes",
+    )
+    profile = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
     return {
         "README.md": [
             f"`main` ({len(main.envs)} envs × {len(main.arms)} arms × {seeds.pop()} seeds)",
@@ -78,7 +104,15 @@ def facts() -> dict[str, list[str]]:
                 f"({s['other_seeds']} seeds each)"
             ),
         ],
-        "docs/pipeline.md": ["\n".join(plan_lines)],
+        "docs/pipeline.md": [
+            "\n".join(plan_lines),
+            f"`main` and `collapse_study` with {sweep_seeds} seeds of every arm",
+        ],
+        "docs/cluster.md": [
+            f"each with {sweep_seeds} seeds of every arm",
+            f"up to {profile['jobs']} jobs queued at once",
+        ],
+        "config/README.md": [f"({tiny_seeds} seeds, {tiny_episodes} episodes, fewer envs and arms"],
     }
 
 
