@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO / "workflow/scripts"))
 from collapse_event import check_rule, collapse_event
 from collapse_study import ablation_table, compare_with_reference, run_collapse_metrics
 from collapse_survival import survival_table
-from evaluate_claims import claim_peak
+from evaluate_claims import claim_one_way, claim_peak
 from robust_stats import holm, iqm_middle_count, wilson_interval
 from run_metrics import run_metrics
 
@@ -280,25 +280,45 @@ def test_arms_with_different_budgets_share_one_survival_table():
     assert (s["common_episode"] == 500).all() and s.loc["arm_long", "survival_common"] == 1.0
 
 
-def test_c1_places_the_single_evaluation_among_the_seeds_evaluations():
-    seeds = 5
-    evals = [10.0, 20.0, 30.0, 40.0, 200.0]
+def test_c1_can_fail_the_median_evaluations_ci_against_the_band():
+    seeds = 20
+    evals = np.arange(100.0, 300.0, 10.0)  # 100, 110, ..., 290: median 195
     episodes = pd.DataFrame([
         {"seed": s, "episode": e, "return": 100.0 + s, "eval_return": evals[s] if e == 4 else np.nan}
         for s in range(seeds) for e in range(8)
     ])  # fmt: skip
     ref = pd.DataFrame({"peak_mean_return": [150.0] * seeds, "peak_episode": [6] * seeds,
                         "peak_window": [4] * seeds})  # fmt: skip
-    cfg = {"return": 175, "return_tolerance": 0.5, "episode": 4, "coverage": 0.95, "centred_window": 4}
+    cfg = {"return": 175, "return_tolerance": 0.5, "episode": 4, "centred_window": 4,
+           "power_simulations": 200}  # fmt: skip
     boot = {"n_resamples": 100, "confidence": 0.95, "seed": 0}
     row = claim_peak(ref, episodes, cfg, boot)
-    # central 95% of [10, 20, 30, 40, 200] (linear quantiles): [11, 184] holds 175, which is
-    # above 4 of the 5; the training means over episodes 2-5 are 100..104 (median 102), inside
-    # 175 +- 50%
-    assert "[11, 184]" in row["statistic"] and "percentile 80" in row["statistic"]
-    assert row["verdict"] == "SUPPORTED" and row["value"] == 30.0 and row["n_seeds"] == 5
-    cfg_far = {**cfg, "return": 500}
-    assert claim_peak(ref, episodes, cfg_far, boot)["verdict"] == "NOT SUPPORTED"
+    # exact median CI for n = 20: the 6th and 15th order statistics (P(Bin(20, 1/2) <= 5) =
+    # 0.0207 per tail, coverage 0.959) = [150, 240], inside [87.5, 262.5]
+    assert "95% CI [150, 240]" in row["statistic"] and row["verdict"] == "SUPPORTED"
+    assert row["value"] == 195.0 and row["n_seeds"] == 20 and "[87.5, 262.5]" in row["rule"]
+    # the same spread 100 lower: CI [50, 140] straddles 87.5 -> PARTLY; 200 lower: outside
+    assert claim_peak(ref, episodes.assign(eval_return=episodes["eval_return"] - 100), cfg, boot)[
+        "verdict"] == "PARTLY"  # fmt: skip
+    far = claim_peak(ref, episodes.assign(eval_return=episodes["eval_return"] - 200), cfg, boot)
+    assert far["verdict"] == "NOT SUPPORTED"
+    # the power statement is written into the test column
+    assert "Power at 20 seeds" in row["test"] and "with probability" in row["test"]
+
+
+def test_c3_selects_by_return_alone():
+    # four learned runs end low; two of them alternate (majority 0.5): C3 must see them, since
+    # they were selected by return, not by the majority action it measures
+    ref = pd.DataFrame({
+        "learned": [True] * 5 + [False],
+        "final_mean_return": [9.0, 9.0, 9.0, 9.0, 300.0, 9.0],
+        "final_majority_action_frac": [1.0, 1.0, 0.5, 0.5, 0.5, 1.0],
+        "final_top_prob_gt_099": [1.0, 1.0, 0.0, 0.0, 0.9, 1.0],
+    })  # fmt: skip
+    row = claim_one_way(ref, return_threshold=15)
+    assert row["n_seeds"] == 4 and row["value"] == pytest.approx(0.75)
+    assert row["verdict"] == "PARTLY"  # median majority 0.75 < 0.95; median top-prob 0.5 >= 0.5
+    assert claim_one_way(ref.iloc[[0, 1, 4, 5]], return_threshold=15)["verdict"] == "SUPPORTED"
 
 
 def test_agent_states_at_replays_the_trained_run(tmp_path):
