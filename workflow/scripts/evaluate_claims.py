@@ -98,8 +98,8 @@ def claim_peak(ref: pd.DataFrame, episodes: pd.DataFrame, cfg: dict, boot: dict)
     rank = percentileofscore(evals, target, kind="mean")
     centred = centred_means(episodes, episode, window).to_numpy(dtype=float)
     parts = [
-        f"median evaluation return at episode {episode} over {evals.size} seeds = "
-        f"{np.median(evals):.0f}, {conf:.0%} CI [{low:.0f}, {high:.0f}]",
+        (f"median evaluation return at episode {episode} over {evals.size} seeds = "
+         f"{np.median(evals):.0f}, {conf:.0%} CI [{low:.0f}, {high:.0f}]"),
         f"the notebook's {target} is at percentile {rank:.0f} of the seeds' evaluations",
     ]
     if centred.size:

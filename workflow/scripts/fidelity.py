@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from deterministic_io import log_to, write_csv
 from collapse_event import RULE_KEYS, check_rule, frame_event
+from deterministic_io import log_to, write_csv
 from run_metrics import frame_metrics
 from scipy import stats
 from statsmodels.stats.multitest import multipletests

@@ -9,8 +9,8 @@ Run by Snakemake (rule fidelity_figure); the numbers are results/fidelity.csv's.
 import numpy as np
 import pandas as pd
 from deterministic_io import log_to, save_and_close, setup_matplotlib
-from figure_style import NOTEBOOK_COLOUR, variant_colours
 from fidelity import RUN_COLUMN
+from figure_style import NOTEBOOK_COLOUR, variant_colours
 from robust_stats import wilson_interval
 
 
