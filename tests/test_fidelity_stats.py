@@ -15,7 +15,7 @@ from fidelity import compare, fidelity_table, margin_of, run_measures, runs_tabl
 
 BOOT = {"n_resamples": 2000, "confidence": 0.95, "seed": 3}
 COLLAPSE = {"window": 4, "learned_threshold": 100, "return_threshold": 15,
-            "majority_action_threshold": 0.9}  # fmt: skip
+            "majority_action_threshold": 0.9, "persistence": 3}  # fmt: skip
 COMP = {"env": "CartPole-v1", "eval_episode": 2, "collapse": COLLAPSE}
 
 
@@ -39,13 +39,16 @@ def test_run_measures_of_a_run_that_learned_then_collapsed():
     assert m["total_env_steps"] == sum(returns)
     assert m["final_mean"] == pytest.approx((9 + 9 + 10) / 3)
     assert m["eval_return"] == 175.0
-    # learned (peak 200 >= 100); last 4: mean 9.5 <= 15, majority 0.95 >= 0.9
-    assert m["collapsed"] == 1 and m["never_learned"] == 0
+    # learned (first 4-window 155 >= 100, at episode 3); the 4 episodes ending at 9: mean 9.5
+    # <= 15, majority 0.95 >= 0.9, one-way to the end of the run -> collapsed
+    assert m["collapsed"] == 1 and m["never_learned"] == 0 and m["collapsed_given_learned"] == 1
+    assert m["mean_return"] == pytest.approx(sum(returns) / 10)
 
 
 def test_run_that_never_learned_is_not_counted_as_collapsed():
     m = run_measures(_run([12, 10, 9, 9, 10, 9], [0.95] * 6), COMP, 4, 3)
     assert m["never_learned"] == 1 and m["collapsed"] == 0
+    assert np.isnan(m["collapsed_given_learned"])  # not a learner: no part of that rate
     # learned and still balancing: not collapsed either
     m = run_measures(_run([50, 150, 150, 150, 150, 150], [0.6] * 6), COMP, 4, 3)
     assert m["never_learned"] == 0 and m["collapsed"] == 0
@@ -78,10 +81,14 @@ def test_mann_whitney_median_difference_and_reproducible_bootstrap():
 
 
 def test_margins_and_verdicts():
-    assert margin_of({"absolute": 25}, 123.0) == 25
-    assert margin_of({"relative": 0.2}, -40000.0) == 8000
+    assert margin_of({"absolute": 25}) == 25
+    # a margin from a sample (a fraction of a side's median) is refused, named in one line
+    with pytest.raises(ValueError, match=r"margins.total_env_steps: needs exactly \{absolute"):
+        margin_of({"relative": 0.2}, "comparisons.x.margins.total_env_steps")
+    with pytest.raises(ValueError, match="absolute must be a number > 0, got -1"):
+        margin_of({"absolute": -1})
     assert verdict(-1, 2, 3, 0.5, 0.05) == "equivalent"
-    assert verdict(4, 6, 3, 0.01, 0.05) == "different"
+    assert verdict(4, 6, 3, 0.01, 0.05) == "differs"
     assert verdict(-1, 5, 3, 0.2, 0.05) == "inconclusive"
     assert verdict(-1, 5, 3, 0.05, 0.05) == "inconclusive"  # p must be below alpha
 
@@ -91,7 +98,7 @@ def test_table_holm_adjusts_over_every_measure(tmp_path):
            "comparisons": {"cp": {"env": "CartPole-v1", "label": "cp",
                                   "margins": {"peak_mean": {"absolute": 5},
                                               "final_mean": {"absolute": 5},
-                                              "total_env_steps": {"relative": 0.5}}}}}  # fmt: skip
+                                              "total_env_steps": {"absolute": 10}}}}}  # fmt: skip
     side_of_path, paths = {}, []
     for side, base in (("engine", 30), ("notebook", 60)):
         for seed in range(4):
@@ -171,3 +178,31 @@ def test_fidelity_config_the_notebook_cannot_run_is_rejected(workdir, tmp_path):
     assert plan.returncode != 0
     assert "Invalid config: experiments.fidelity.arms.one_step_notebook.set" in out
     assert "actor_lr" in out
+
+
+def test_collapse_given_learned_counts_learners_only_and_unknown_measures_are_named(tmp_path):
+    comp = {"env": "CartPole-v1", "label": "cp", "collapse": COLLAPSE,
+            "margins": {"collapse_given_learned_rate": {"absolute": 0.2},
+                        "never_learned_rate": {"absolute": 0.05}}}  # fmt: skip
+    fid = {"alpha": 0.05, "bootstrap": BOOT, "peak_window": 4, "final_window": 3,
+           "comparisons": {"cp": comp}}  # fmt: skip
+    learned_collapsed = [20, 100, 200, 300, 200, 100, 10, 9, 9, 10]
+    never = [12, 10, 9, 9, 10, 9, 9, 9, 9, 9]
+    side_of_path, paths = {}, []
+    # engine: 2 collapse, 2 never learned; notebook: 2 collapse. Among learners both are 2/2.
+    for side, series in (("engine", [learned_collapsed] * 2 + [never] * 2),
+                         ("notebook", [learned_collapsed] * 2)):  # fmt: skip
+        for seed, returns in enumerate(series):
+            path = tmp_path / f"{side}{seed}.csv"
+            _run(returns, [0.95] * 10, seed=seed).to_csv(path, index=False)
+            side_of_path[str(path)] = ["cp", side]
+            paths.append(str(path))
+    runs = runs_table(paths, side_of_path, fid)
+    table = fidelity_table(runs, fid).set_index("measure")
+    cgl = table.loc["collapse_given_learned_rate"]
+    assert (cgl["n_engine"], cgl["n_notebook"]) == (2, 2) and cgl["effect"] == 0
+    assert table.loc["never_learned_rate", "engine_value"] == 0.5
+    assert set(table["verdict"]) <= {"equivalent", "differs", "inconclusive"}
+    fid["comparisons"]["cp"]["margins"]["final_return"] = {"absolute": 5}
+    with pytest.raises(ValueError, match=r"cp.margins: unknown measure\(s\) \['final_return'\]"):
+        fidelity_table(runs, fid)

@@ -1,9 +1,14 @@
-"""results/aggregated/collapse_survival.csv: time to collapse as survival data.
+"""results/aggregated/collapse_survival.csv: time to collapse among the runs that learned.
 
-A run's duration is its collapse onset episode (event) or, when it did not collapse
-(it survived or never learned), its last episode (right-censored at the episode budget).
-Per arm: Kaplan-Meier estimates with confidence intervals and a log-rank test against
-the reference arm, Holm-adjusted over the arms (lifelines, statsmodels).
+Only runs that learned enter (collapse_event.py): a never-learned run had no policy to
+lose, so it is neither an event nor a survivor, and it never shows as a success. A learned
+run's duration is its collapse onset (event) or its last episode (survived: right-censored
+at its own episode budget, so arms with different budgets sit in one table). Per arm:
+the Kaplan-Meier estimate of P(not collapsed by episode t | learned) with its confidence
+interval at the arm's own budget and at `common_episode` (the same episode for every
+arm), and a log-rank test against the arm's reference arm, Holm-adjusted over the arms
+(lifelines, statsmodels). Every run is followed to its budget, so the estimate equals the
+share of learners not yet collapsed at t.
 
 Run by Snakemake (rule collapse_survival); figures/collapse_survival.* uses the same fits.
 """
@@ -19,23 +24,27 @@ from robust_stats import holm
 
 
 def survival_data(collapse: pd.DataFrame) -> pd.DataFrame:
-    """collapse.csv rows -> arm, seed, duration (episode), event (1 = collapsed)."""
-    collapsed = collapse["collapsed"].astype(bool)
-    onset = collapse["onset_episode"].astype("Float64")
-    last = (collapse["n_episodes"] - 1).astype(float)
-    # a collapsed run with no onset found fell before the onset window filled: use its end
-    duration = np.where(collapsed, onset.fillna(last).to_numpy(dtype=float), last)
+    """collapse.csv rows of the runs that learned -> arm, seed, duration (episode), event
+    (1 = collapsed), budget (the run's last episode)."""
+    learned = collapse[collapse["outcome"] != "never_learned"]
+    collapsed = (learned["outcome"] == "collapsed").to_numpy()
+    last = (learned["n_episodes"] - 1).to_numpy(dtype=float)
+    onset = learned["onset_episode"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(onset[collapsed]).any():
+        bad = learned.loc[collapsed & np.isnan(onset), ["arm", "seed"]].to_records(index=False)
+        raise ValueError(f"collapse_survival: collapsed runs without an onset episode: {list(bad)}")
     return pd.DataFrame({
-        "arm": collapse["arm"].to_numpy(),
-        "seed": collapse["seed"].to_numpy(),
-        "duration": duration,
-        "event": collapsed.astype(int).to_numpy(),
+        "arm": learned["arm"].to_numpy(),
+        "seed": learned["seed"].to_numpy(),
+        "duration": np.where(collapsed, onset, last),
+        "event": collapsed.astype(int),
         "budget": last,
-    })
+    })  # fmt: skip
 
 
 def km_fit(data: pd.DataFrame, label: str, confidence: float) -> KaplanMeierFitter:
-    """Kaplan-Meier estimate of P(not collapsed by episode t), Greenwood log(-log) CI."""
+    """Kaplan-Meier estimate of P(not collapsed by episode t | learned), Greenwood
+    log(-log) CI."""
     return KaplanMeierFitter(alpha=1.0 - confidence).fit(
         data["duration"], event_observed=data["event"], label=label
     )
@@ -48,37 +57,49 @@ def survival_at(km: KaplanMeierFitter, episode: float) -> tuple[float, float, fl
     return (float(km.survival_function_.iloc[at, 0]), float(ci.iloc[at, 0]), float(ci.iloc[at, 1]))
 
 
-def survival_table(collapse: pd.DataFrame, labels: dict, reference: str, confidence: float) -> pd.DataFrame:
+def survival_table(
+    collapse: pd.DataFrame, labels: dict, reference: str, confidence: float,
+    reference_of: dict | None = None, common_episode: int | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """One row per arm in `labels` that has runs; `common_episode` defaults to the shortest
+    arm's last episode."""
+    reference_of = reference_of or {}
     data = survival_data(collapse)
-    ref = data[data["arm"] == reference]
+    present = [a for a in labels if (collapse["arm"] == a).any()]
+    if common_episode is None:
+        common_episode = int(collapse.loc[collapse["arm"].isin(present), "n_episodes"].min() - 1)
     rows = []
-    for arm, label in labels.items():
-        part = data[data["arm"] == arm]
-        if part.empty:
-            continue
-        km = km_fit(part, label, confidence)
-        budget = float(part["budget"].max())
-        s, low, high = survival_at(km, budget)
-        median = km.median_survival_time_
-        chi2 = p = math.nan
-        if arm != reference and not ref.empty:
-            test = logrank_test(part["duration"], ref["duration"],
-                                event_observed_A=part["event"], event_observed_B=ref["event"])
-            chi2, p = float(test.test_statistic), float(test.p_value)
-        rows.append({
-            "arm": arm,
-            "label": label,
-            "n_seeds": len(part),
-            "n_collapsed": int(part["event"].sum()),
-            "n_censored": int((part["event"] == 0).sum()),
-            "median_episodes_to_collapse": float(median) if np.isfinite(median) else math.nan,
-            "at_episode": int(budget),
-            "survival": s,
-            "survival_ci_low": low,
-            "survival_ci_high": high,
-            "logrank_chi2": chi2,
-            "logrank_p": p,
-        })
+    for arm in present:
+        label = labels[arm]
+        ref_name = reference_of.get(arm, reference)
+        part, ref = data[data["arm"] == arm], data[data["arm"] == ref_name]
+        n_seeds = int((collapse["arm"] == arm).sum())
+        row = {
+            "arm": arm, "label": label, "reference": ref_name, "n_seeds": n_seeds,
+            "n_learned": len(part), "n_never_learned": n_seeds - len(part),
+            "n_collapsed": int(part["event"].sum()), "n_censored": int((part["event"] == 0).sum()),
+            "at_episode": int(collapse.loc[collapse["arm"] == arm, "n_episodes"].max() - 1),
+            "median_episodes_to_collapse": math.nan,
+            "survival": math.nan, "survival_ci_low": math.nan, "survival_ci_high": math.nan,
+            "common_episode": common_episode, "survival_common": math.nan,
+            "survival_common_ci_low": math.nan, "survival_common_ci_high": math.nan,
+            "logrank_chi2": math.nan, "logrank_p": math.nan,
+        }  # fmt: skip
+        if len(part):
+            km = km_fit(part, label, confidence)
+            median = km.median_survival_time_
+            row["median_episodes_to_collapse"] = float(median) if np.isfinite(median) else math.nan
+            row["survival"], row["survival_ci_low"], row["survival_ci_high"] = survival_at(
+                km, row["at_episode"]
+            )
+            if common_episode <= row["at_episode"]:
+                s = survival_at(km, common_episode)
+                row["survival_common"], row["survival_common_ci_low"], row["survival_common_ci_high"] = s
+            if arm != ref_name and len(ref):
+                test = logrank_test(part["duration"], ref["duration"],
+                                    event_observed_A=part["event"], event_observed_B=ref["event"])
+                row["logrank_chi2"], row["logrank_p"] = float(test.test_statistic), float(test.p_value)
+        rows.append(row)
     table = pd.DataFrame(rows)
     table["logrank_p_holm"] = holm(table["logrank_p"])
     return table
@@ -88,7 +109,9 @@ def main(snakemake) -> None:
     log = log_to(snakemake.log[0])
     p = snakemake.params
     collapse = pd.read_csv(snakemake.input.collapse)
-    table = survival_table(collapse, p.labels, p.reference_arm, p.confidence)
+    table = survival_table(collapse, p.labels, p.reference_arm, p.confidence,
+                           getattr(p, "reference_of", None) or {},
+                           getattr(p, "common_episode", None))  # fmt: skip
     write_csv(table, snakemake.output[0])
     log.info("wrote %s", snakemake.output[0])
 

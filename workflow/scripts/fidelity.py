@@ -11,28 +11,36 @@ import math
 
 import numpy as np
 import pandas as pd
+from collapse_event import RULE_KEYS, check_rule, frame_event
 from deterministic_io import log_to, write_csv
-from run_metrics import classify, final_window_means, frame_metrics
+from run_metrics import frame_metrics
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-# measure -> how its per-run values are summarised and tested
-RATES = ("collapse_rate", "never_learned_rate")
-MEASURES = (*RATES, "peak_mean", "peak_episode", "total_env_steps", "final_mean", "eval_return")
-RUN_COLUMN = {"collapse_rate": "collapsed", "never_learned_rate": "never_learned"}
+# measure -> how its per-run values are summarised and tested. collapse_given_learned_rate
+# is over the runs that learned only (NaN for a run that never learned).
+RATES = ("collapse_rate", "never_learned_rate", "collapse_given_learned_rate")
+MEASURES = (*RATES, "peak_mean", "peak_episode", "total_env_steps", "mean_return", "final_mean",
+            "eval_return")  # fmt: skip
+RUN_COLUMN = {"collapse_rate": "collapsed", "never_learned_rate": "never_learned",
+              "collapse_given_learned_rate": "collapsed_given_learned"}  # fmt: skip
+VERDICTS = ("equivalent", "differs", "inconclusive")
 
 
 def run_measures(run: pd.DataFrame, comp: dict, peak_window: int, final_window: int) -> dict:
     """The measures of one run (one side, one seed); `run` is its CSV, in episode order.
     Peak, final mean and the collapse outcome are the collapse study's own definitions
-    (run_metrics.py), with this experiment's windows."""
+    (run_metrics.py, collapse_event.py), with this experiment's windows. mean_return (the
+    mean training return over the whole run) is not bimodal on one-step CartPole, where the
+    final mean is (collapsed runs ~9, survivors up to 500)."""
     m = frame_metrics(run, 1.0, peak_window, final_episodes=final_window)
     out = {
         "n_episodes": m["n_episodes"],
         "peak_mean": m["peak_mean_return"],
         "peak_episode": m["peak_episode"],
         "total_env_steps": m["total_env_steps"],
+        "mean_return": float(run["return"].to_numpy(dtype=float).mean()),
         "final_mean": m["final_return"],
     }
     if "eval_episode" in comp:
@@ -40,10 +48,11 @@ def run_measures(run: pd.DataFrame, comp: dict, peak_window: int, final_window: 
         out["eval_return"] = float(ev.iloc[0]) if len(ev) else math.nan
     c = comp.get("collapse")
     if c:
-        final_mean, majority = final_window_means(run, c["window"])
-        outcome = classify(m["peak_mean_return"], final_mean, majority, c)
+        rule = check_rule({**{k: c[k] for k in RULE_KEYS if k in c}, "peak_window": peak_window})
+        outcome = frame_event(run, rule)["outcome"]
         out["collapsed"] = int(outcome == "collapsed")
         out["never_learned"] = int(outcome == "never_learned")
+        out["collapsed_given_learned"] = math.nan if outcome == "never_learned" else out["collapsed"]
     return out
 
 
@@ -103,20 +112,25 @@ def compare(engine: np.ndarray, notebook: np.ndarray, rate: bool, bootstrap: dic
     }  # fmt: skip
 
 
-def margin_of(spec: dict, notebook_value: float) -> float:
-    """An absolute margin, or a fraction of the notebook side's value."""
-    if "absolute" in spec:
-        return float(spec["absolute"])
-    return float(spec["relative"]) * abs(notebook_value)
+def margin_of(spec: dict, where: str = "margin") -> float:
+    """A fixed margin in the measure's units (`absolute`). Margins are stated before the data
+    (a fraction of a side's sample median would move with the sample), so `relative` is
+    refused."""
+    if set(spec) != {"absolute"}:
+        raise ValueError(f"fidelity {where}: needs exactly {{absolute: <value>}}, got {spec!r}")
+    value = spec["absolute"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"fidelity {where}: absolute must be a number > 0, got {value!r}")
+    return float(value)
 
 
 def verdict(ci_low: float, ci_high: float, margin: float, p_holm: float, alpha: float) -> str:
-    """'equivalent' if the interval lies inside ±margin, else 'different' if the
-    Holm-adjusted p-value is below alpha, else 'inconclusive'."""
+    """'equivalent' if the (unadjusted) interval lies inside ±margin; else 'differs' if the
+    Holm-adjusted p-value is below alpha; else 'inconclusive'."""
     if -margin < ci_low and ci_high < margin:
         return "equivalent"
     if p_holm < alpha:
-        return "different"
+        return "differs"
     return "inconclusive"
 
 
@@ -124,6 +138,10 @@ def fidelity_table(runs: pd.DataFrame, fid: dict) -> pd.DataFrame:
     rows = []
     for name, comp in fid["comparisons"].items():
         mine = runs[runs["comparison"] == name]
+        unknown = sorted(set(comp["margins"]) - set(MEASURES))
+        if unknown:
+            raise ValueError(f"fidelity.comparisons.{name}.margins: unknown measure(s) {unknown}; "
+                             f"known: {list(MEASURES)}")  # fmt: skip
         for measure in MEASURES:
             if measure not in comp["margins"]:
                 continue
@@ -141,7 +159,7 @@ def fidelity_table(runs: pd.DataFrame, fid: dict) -> pd.DataFrame:
                 "measure": measure, "n_engine": len(sides["engine"]),
                 "n_notebook": len(sides["notebook"]),
                 "statistic": "rate" if measure in RATES else "median", **res,
-                "margin": margin_of(comp["margins"][measure], res["notebook_value"]),
+                "margin": margin_of(comp["margins"][measure], f"comparisons.{name}.margins.{measure}"),
             })  # fmt: skip
     table = pd.DataFrame(rows)
     table["p_holm"] = multipletests(table["p_value"], alpha=fid["alpha"], method="holm")[1]

@@ -9,16 +9,17 @@ Run by Snakemake (rule fidelity_figure); the numbers are results/fidelity.csv's.
 import numpy as np
 import pandas as pd
 from deterministic_io import log_to, save_and_close, setup_matplotlib
+from fidelity import RUN_COLUMN
 from figure_style import NOTEBOOK_COLOUR, variant_colours
 from robust_stats import wilson_interval
-
-RUN_COLUMN = {"collapse_rate": "collapsed", "never_learned_rate": "never_learned"}
 
 
 def titles(p, name: str) -> dict[str, str]:
     return {
-        "collapse_rate": "collapsed (learned, then fell)",
+        "collapse_rate": "collapsed / all runs",
+        "collapse_given_learned_rate": "collapsed / runs that learned",
         "never_learned_rate": "never learned",
+        "mean_return": "mean training return over the run",
         "peak_mean": f"peak {p.peak_window}-episode mean return",
         "peak_episode": "episode of the peak",
         "total_env_steps": "total env steps",
@@ -70,7 +71,8 @@ def main(snakemake) -> None:
             elif ax is axes[0]:
                 ax.set_ylabel("fraction of runs ≤ x (ECDF)", fontsize=9)
             ax.set_title(
-                f"{title.get(r.measure, r.measure)}\n{r.verdict}, Holm p = {r.p_holm:.2g}",
+                f"{title.get(r.measure, r.measure)}\n{r.verdict} (margin ±{r.margin:g}), "
+                f"Holm p = {r.p_holm:.2g}",
                 fontsize=9,
             )
             ax.tick_params(labelsize=8)

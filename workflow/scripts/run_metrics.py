@@ -1,6 +1,7 @@
 """Per-run summary numbers shared by every script: final return, peak and its episode.
 
-One definition, so results/aggregated/final.csv, collapse.csv and the claims agree.
+One definition, so results/aggregated/final.csv, collapse.csv and the claims agree. Whether
+a run learned, collapsed or survived is collapse_event.py's (one definition as well).
 """
 
 from __future__ import annotations
@@ -53,17 +54,6 @@ def frame_metrics(run, final_fraction: float, peak_window: int, final_episodes=N
         peak_window,
         final_episodes,
     )
-
-
-def classify(peak_mean_return: float, final_mean: float, majority: float, c: dict) -> str:
-    """collapsed: the run learned (its peak moving mean reached `learned_threshold`) and
-    its last `window` episodes are the one-way policy (mean return <= `return_threshold`,
-    majority-action fraction >= `majority_action_threshold`). never_learned: the peak
-    never reached `learned_threshold`, whatever the end looks like. survived: the rest."""
-    if not peak_mean_return >= c["learned_threshold"]:
-        return "never_learned"
-    one_way = final_mean <= c["return_threshold"] and majority >= c["majority_action_threshold"]
-    return "collapsed" if one_way else "survived"
 
 
 def final_window_means(run, window: int) -> tuple[float, float]:
