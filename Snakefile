@@ -18,6 +18,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/main.smk"
 include: "workflow/rules/collapse_study.smk"
 include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/scores.smk"
 include: "workflow/rules/provenance.smk"
 
 

@@ -128,14 +128,7 @@ def _count(token: str) -> int:
     return int(token) if token.isdigit() else WORDS[token.lower()]
 
 
-# README's Findings section is rewritten from the results separately; until then it says
-# "13 changes to the notebook's settings" (12 arms plus the reference). Drop this mark then.
-_README_FINDINGS = pytest.mark.xfail(reason="README Findings: '13 changes'", strict=False)
-
-
-@pytest.mark.parametrize(
-    "doc", [pytest.param(d, marks=_README_FINDINGS) if d == "README.md" else d for d in PROSE]
-)
+@pytest.mark.parametrize("doc", PROSE)
 def test_the_collapse_study_is_counted_from_the_config(doc):
     """'N changes' and 'N comparisons' (to the notebook's settings) are the study's arms
     besides the reference arm, wherever a document says it."""

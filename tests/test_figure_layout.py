@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pipeline_helpers import REPO, planned
 
-REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
 AGG = REPO / "results" / "aggregated"
 sys.path.insert(0, str(SCRIPTS))
@@ -29,8 +29,8 @@ LABELS = {"one_step": "one-step A2C", "episodic": "episodic A2C",
           "episodic_notebook": "episodic A2C (notebook code, broadcast loss)"}  # fmt: skip
 VARIANTS = list(LABELS)
 ENVS = ["CartPole-v1", "LunarLander-v3", "Acrobot-v1"]
-COLLAPSE = {"learned_threshold": 100, "window": 50, "return_threshold": 15,
-            "majority_action_threshold": 0.9}  # fmt: skip
+# The collapse study's definition, as the committed config states it.
+COLLAPSE = planned(REPO, ()).experiments["collapse_study"].analyses["collapse"]
 
 
 def _overlap(a, b) -> bool:

@@ -62,7 +62,9 @@ ANALYSES = (
     "collapse",
     "claims",
     "rollouts",
+    "collapse_sensitivity",
     "fidelity",
+    "scores",
 )
 # Settings an arm may give for itself instead of taking the experiment's (per env).
 ARM_JOB_KEYS = ("episodes", "seeds_per_job", "mem_mb", "runtime")
@@ -266,7 +268,24 @@ def resolve_experiment(config: Mapping[str, Any], name: str, _seen: tuple = ()) 
                     f"experiments.{name}.{key}[{i}]", f"{item!r} is not one of its {section}"
                 )
         entry[section] = {k: v for k, v in entry[section].items() if k in only}
+        if section == "arms":
+            _drop_arms_from_analyses(entry.get("analyses", {}), set(entry["arms"]))
     return entry
+
+
+def _drop_arms_from_analyses(analyses: dict, kept: set[str]) -> None:
+    """What `only_arms` drops, the analyses' arm lists and maps drop too."""
+    collapse = analyses.get("collapse", {})
+    for section in ("reference_of", "counterpart"):
+        if section in collapse:
+            collapse[section] = {
+                a: b for a, b in collapse[section].items() if a in kept and b in kept
+            }
+    sens = analyses.get("collapse_sensitivity")
+    if sens is not None:
+        sens["arms"] = [a for a in sens["arms"] if a in kept]
+        if not sens["arms"]:
+            del analyses["collapse_sensitivity"]
 
 
 def _seed_list(seeds: Mapping[str, int]) -> list[int]:
@@ -298,7 +317,7 @@ def plan(config: Mapping[str, Any], check_env=None) -> Plan:
     records_of_csv: dict[str, str] = {}
     trained: dict[tuple, str] = {}  # seed identity -> CSV that holds it
     checked_envs: set[str] = set()
-    outputs_dir_of: dict[tuple[str, str], str] = {}
+    owner_of_output: dict[str, str] = {}
     for i, name in enumerate(run):
         if name in experiments:
             raise PlanError(f"run[{i}]", f"{name!r} is listed twice")
@@ -338,15 +357,14 @@ def plan(config: Mapping[str, Any], check_env=None) -> Plan:
                 records_of_csv,
             )  # fmt: skip
         _check_analyses(exp, key, config)
-        for analysis in exp.analyses:
-            where = (results_dir, figures_dir, analysis)
-            if where[:2] + (analysis,) in outputs_dir_of:
+        for path in analysis_outputs(exp):
+            if path in owner_of_output:
                 raise PlanError(
                     f"{key}.results_dir",
-                    f"its {analysis} outputs would overwrite experiment "
-                    f"{outputs_dir_of[where]!r}'s; give it its own results_dir and figures_dir",
+                    f"its {path} would overwrite experiment {owner_of_output[path]!r}'s; "
+                    "give it its own results_dir and figures_dir",
                 )
-            outputs_dir_of[where] = name
+            owner_of_output[path] = name
         experiments[name] = exp
     return Plan(experiments, jobs, records_of_csv)
 
@@ -437,8 +455,25 @@ def _check_analyses(exp: Experiment, key: str, config: Mapping[str, Any]) -> Non
     for name in ("collapse", "claims", "rollouts"):
         if name in a and len(exp.envs) != 1:
             raise PlanError(f"{key}.analyses.{name}", "needs an experiment with exactly one env")
-    if ("claims" in a or "rollouts" in a) and "collapse" not in a:
-        raise PlanError(f"{key}.analyses", "claims and rollouts need the collapse analysis")
+    if {"claims", "rollouts", "collapse_sensitivity"} & set(a) and "collapse" not in a:
+        raise PlanError(
+            f"{key}.analyses", "claims, rollouts and collapse_sensitivity need the collapse analysis"
+        )
+    for i, arm in enumerate(a.get("collapse_sensitivity", {}).get("arms", [])):
+        if arm not in exp.arms:
+            raise PlanError(
+                f"{key}.analyses.collapse_sensitivity.arms[{i}]",
+                f"{arm!r} is not one of the experiment's arms",
+            )
+    collapse = a.get("collapse", {})
+    for section in ("reference_of", "counterpart"):
+        for arm, other in collapse.get(section, {}).items():
+            for name in (arm, other):
+                if name not in exp.arms:
+                    raise PlanError(
+                        f"{key}.analyses.collapse.{section}.{arm}",
+                        f"{name!r} is not one of the experiment's arms",
+                    )
     if "collapse" in a and a["collapse"]["reference_arm"] not in exp.arms:
         raise PlanError(
             f"{key}.analyses.collapse.reference_arm",
@@ -514,6 +549,18 @@ def _benchmark_cpu_seconds(path: Path) -> float | None:
         return None
 
 
+def _measured_cpu_seconds(root: Path, job: TrainingJob) -> float | None:
+    """The job's CPU seconds as measured: its Snakemake benchmark, else its run record's
+    ``cpu_seconds`` (the engine's own measure; runs trained outside Snakemake have only it)."""
+    cpu = _benchmark_cpu_seconds(root / job.benchmark)
+    if cpu is not None:
+        return cpu
+    try:
+        return float(json.loads((root / job.record).read_text())["cpu_seconds"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
 def _arm_key(job: TrainingJob) -> tuple:
     return (job.variant, job.implementation, job.env, job.set_args)
 
@@ -523,8 +570,8 @@ def estimate_cpu_seconds(
     root: Path | str = ".",
     measured: Iterable[TrainingJob] | None = None,
 ) -> dict[str, float]:
-    """Estimated CPU seconds of each job from benchmarks (Snakemake's `cpu_time`) under
-    ``root``: the job's own benchmark where it exists; else, from the ``measured`` jobs (by
+    """Estimated CPU seconds of each job from what was measured under ``root`` (Snakemake's
+    benchmark `cpu_time`, else the run record's `cpu_seconds`): the job's own where it exists; else, from the ``measured`` jobs (by
     default ``jobs`` themselves) that have one, the mean CPU seconds per seed-episode of the
     same arm (variant, implementation, env, overrides), else of the same variant,
     implementation and env, times the job's seed-episodes; NaN where nothing was measured."""
@@ -533,14 +580,14 @@ def estimate_cpu_seconds(
     measured = jobs if measured is None else list(measured)
     rates: dict[tuple, list[float]] = {}
     for m in measured:
-        cpu = _benchmark_cpu_seconds(root / m.benchmark)
+        cpu = _measured_cpu_seconds(root, m)
         if cpu is not None:
             per = cpu / (len(m.seeds) * m.episodes)
             rates.setdefault(("arm", *_arm_key(m)), []).append(per)
             rates.setdefault(("variant", *_arm_key(m)[:3]), []).append(per)
     out = {}
     for j in jobs:
-        own = _benchmark_cpu_seconds(root / j.benchmark)
+        own = _measured_cpu_seconds(root, j)
         if own is not None:
             out[j.name] = own
             continue
@@ -651,7 +698,12 @@ ANALYSIS_OUTPUTS = {
         "{figures}/collapse_survival.png", "{figures}/collapse_survival.svg",
     ],
     "claims": ["{results}/claims.csv"],
-    "rollouts": ["{figures}/collapse_rollouts.gif"],
+    "rollouts": ["{figures}/collapse_rollouts.gif", "{figures}/collapse_rollouts.png"],
+    "collapse_sensitivity": [
+        "{results}/aggregated/collapse_sensitivity.csv",
+        "{figures}/collapse_sensitivity.png", "{figures}/collapse_sensitivity.svg",
+    ],
+    "scores": ["{results}/scores/{experiment}.npz", "{results}/scores/{experiment}.csv"],
     "fidelity": [
         "{results}/fidelity.csv", "{results}/aggregated/fidelity_runs.csv",
         "{figures}/fidelity.png", "{figures}/fidelity.svg",
@@ -666,7 +718,9 @@ def analysis_outputs(exp: Experiment) -> list[str]:
         for template in ANALYSIS_OUTPUTS[analysis]:
             envs = exp.envs if "{env}" in template else [None]
             for env in envs:
-                path = template.format(results=exp.results_dir, figures=exp.figures_dir, env=env)
+                path = template.format(
+                    results=exp.results_dir, figures=exp.figures_dir, env=env, experiment=exp.name
+                )
                 if path not in out:
                     out.append(path)
     return out
@@ -688,3 +742,14 @@ def claim_csvs(plan_: Plan, claims: Mapping[str, Any], claim: str) -> list[str]:
         return []
     arm = plan_.experiments[imp["experiment"]].arms[imp["arm"]]
     return list(arm.csvs[imp["env"]].values())
+
+
+def collapse_definition(plan_: Plan, config: Mapping[str, Any], fig: Mapping[str, Any]):
+    """The collapse analysis settings a collapse figure labels its panels by: those of the
+    experiment ``fig["collapse_from"]`` (None when it names none)."""
+    name = fig.get("collapse_from")
+    if name is None:
+        return None
+    if name in plan_.experiments:
+        return plan_.experiments[name].analyses.get("collapse")
+    return resolve_experiment(config, name).get("analyses", {}).get("collapse")

@@ -61,6 +61,8 @@ for exp in PLAN.experiments.values():
             labels=exp.labels(),
             reference_arm=REF.name,
             confidence=config["analysis"]["bootstrap"]["confidence"],
+            reference_of=COLLAPSE["reference_of"],
+            common_episode=COLLAPSE["common_episode"],
         script:
             "../scripts/collapse_survival.py"
 
@@ -94,6 +96,7 @@ for exp in PLAN.experiments.values():
             labels=exp.labels(),
             reference_arm=REF.name,
             confidence=config["analysis"]["bootstrap"]["confidence"],
+            counterpart=COLLAPSE["counterpart"],
         script:
             "../scripts/plot_collapse_survival.py"
 
@@ -170,12 +173,15 @@ for exp in PLAN.experiments.values():
                 collapse=f"{AGG}/collapse.csv",
                 csvs=list(REF.csvs[ENV].values()),
             output:
+                # the animated PNG is the report's (browsers show it in the page); the GIF
+                # is the same animation for everything else
                 report(
-                    f"{F}/collapse_rollouts.gif",
+                    f"{F}/collapse_rollouts.png",
                     caption="../report/collapse_rollouts.rst",
                     category="One-step collapse",
                     labels={"figure": "the policy at its peak and after its collapse"},
                 ),
+                f"{F}/collapse_rollouts.gif",
             log:
                 f"{R}/logs/figures/collapse_rollouts.log",
             benchmark:
@@ -235,3 +241,67 @@ for exp in PLAN.experiments.values():
                 bootstrap=config["analysis"]["bootstrap"],
             script:
                 "../scripts/evaluate_claims.py"
+
+    if "collapse_sensitivity" in exp.analyses:
+        SENS = exp.analyses["collapse_sensitivity"]
+        SENS_CSVS = {
+            csv: arm
+            for arm in SENS["arms"]
+            for csv in exp.arms[arm].csvs[ENV].values()
+        }
+
+        rule:
+            name:
+                f"collapse_sensitivity_{exp.name}"
+            input:
+                csvs=list(SENS_CSVS),
+                records=PLAN.records(SENS_CSVS),
+            output:
+                f"{AGG}/collapse_sensitivity.csv",
+            log:
+                f"{R}/logs/collapse_sensitivity.log",
+            benchmark:
+                f"{R}/benchmarks/collapse_sensitivity.tsv"
+            conda:
+                "../envs/a2c-repro.yaml"
+            threads: 1
+            resources:
+                mem_mb=2000,
+                runtime=30,
+            params:
+                arm_of_path=SENS_CSVS,
+                collapse=COLLAPSE,
+                peak_window=config["analysis"]["peak_window"],
+                grid=SENS["grid"],
+            script:
+                "../scripts/collapse_sensitivity.py"
+
+        rule:
+            name:
+                f"collapse_sensitivity_figure_{exp.name}"
+            input:
+                f"{AGG}/collapse_sensitivity.csv",
+            output:
+                report(
+                    f"{F}/collapse_sensitivity.png",
+                    caption="../report/collapse_sensitivity.rst",
+                    category="One-step collapse",
+                    labels={"figure": "the headline over the definition's thresholds"},
+                ),
+                f"{F}/collapse_sensitivity.svg",
+            log:
+                f"{R}/logs/figures/collapse_sensitivity.log",
+            benchmark:
+                f"{R}/benchmarks/figures/collapse_sensitivity.tsv"
+            conda:
+                "../envs/a2c-repro.yaml"
+            threads: 1
+            resources:
+                mem_mb=1500,
+                runtime=10,
+            params:
+                facts=exp.facts(),
+                env=ENV,
+                labels=exp.labels(),
+            script:
+                "../scripts/plot_collapse_sensitivity.py"

@@ -11,7 +11,7 @@ try:
     from a2c_repro import checkout
     from a2c_repro.envs import env_dims
     from a2c_repro.experiments import PlanError, analysis_outputs, load_and_plan
-    from a2c_repro.experiments import claim_csvs, summary, targets
+    from a2c_repro.experiments import claim_csvs, collapse_definition, summary, targets
     from a2c_repro.layout import out_dir_of
 except ImportError as exc:
     raise WorkflowError(

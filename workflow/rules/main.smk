@@ -121,6 +121,10 @@ for exp in PLAN.experiments.values():
                 label=exp.labels()[exp.analyses["collapse_figure"]["arm"]],
                 window=exp.analyses["collapse_figure"]["moving_window"],
                 notebook_eval=exp.analyses["collapse_figure"]["notebook_eval"],
+                collapse=collapse_definition(
+                    PLAN, config, exp.analyses["collapse_figure"]
+                ),
+                peak_window=config["analysis"]["peak_window"],
             script:
                 "../scripts/plot_one_step_collapse.py"
 

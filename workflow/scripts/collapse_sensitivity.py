@@ -7,7 +7,6 @@ collapse rate over all seeds, the never-learned rate and P(collapse | learned).
 Run by Snakemake (rule collapse_sensitivity); figures/collapse_sensitivity.* draws it.
 """
 
-from __future__ import annotations
 
 import itertools
 

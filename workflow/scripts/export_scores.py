@@ -25,7 +25,6 @@ With rliable installed, `rliable.library.get_interval_estimates(scores, func, re
 (csv path -> [arm, env]), params.envs (task order), params.final_fraction; outputs npz, csv.
 """
 
-from __future__ import annotations
 
 import io
 import os

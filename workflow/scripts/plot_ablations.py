@@ -1,5 +1,6 @@
-"""figures/ablations.{png,svg}: per ablation arm, the collapse rate with its Wilson
-interval and the final-return IQM with its bootstrap CI over seeds (points = seeds).
+"""figures/ablations.{png,svg}: per arm of the collapse study, P(learned) and
+P(collapse | learned) with their Wilson intervals, and the final-return IQM with its
+bootstrap CI over seeds (points = seeds).
 The IQM of n seeds averages the middle n - 2 floor(n/4) of them (6 of 10, 20 of 40)."""
 
 import numpy as np
@@ -19,19 +20,29 @@ def main(snakemake) -> None:
     runs = pd.read_csv(snakemake.input.collapse)
     palette = sns.color_palette("colorblind")
     y = np.arange(len(arms))[::-1]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.45 * len(arms) + 1.8), sharey=True)
-    rate = arms["collapse_rate"]
-    left.errorbar(rate, y, xerr=error_bars(rate, arms["collapse_rate_ci_low"], arms["collapse_rate_ci_high"]),
-                  fmt="o", color=palette[3], ecolor=palette[3], capsize=3)
-    for yi, (_, arm) in zip(y, arms.iterrows()):
-        left.annotate(f"{arm['n_collapsed']}/{arm['n_seeds']}", (1.02, yi), va="center", fontsize=8,
-                      xycoords=("axes fraction", "data"))
-    left.set_xlim(-0.02, 1.02)
-    left.set_xlabel(f"collapse rate ({int(p.confidence * 100)}% Wilson interval)\n"
-                    "collapsed = learned, then one-way", fontsize=9)
-    left.set_yticks(y)
-    left.set_yticklabels([f"{lab} (n={n}; {k} never learned)"
-                          for lab, n, k in zip(arms["label"], arms["n_seeds"], arms["n_never_learned"])])
+    fig, (learn, left, right) = plt.subplots(
+        1, 3, figsize=(15, 0.45 * len(arms) + 1.8), sharey=True,
+        gridspec_kw={"width_ratios": [1, 1, 1.4]},
+    )  # fmt: skip
+    # Learners are compared with learners: P(learned) first, then P(collapse | learned) among
+    # the runs that learned (an arm where none learned has no point there).
+    for ax, col, ci, n_num, n_den, colour, xlabel in (
+        (learn, "learned_rate", "learned_rate", "n_learned", "n_seeds", palette[2],
+         "P(learned): the peak 50-episode mean\nreached the learned threshold"),
+        (left, "collapse_given_learned_rate", "collapse_given_learned", "n_collapsed", "n_learned",
+         palette[3],
+         "P(collapse | learned): among runs that\nlearned, the one-way state for good"),
+    ):  # fmt: skip
+        rate = arms[col]
+        ax.errorbar(rate, y, xerr=error_bars(rate, arms[f"{ci}_ci_low"], arms[f"{ci}_ci_high"]),
+                    fmt="o", color=colour, ecolor=colour, capsize=3)
+        for yi, (_, arm) in zip(y, arms.iterrows()):
+            ax.annotate(f"{arm[n_num]}/{arm[n_den]}", (1.02, yi), va="center", fontsize=8,
+                        xycoords=("axes fraction", "data"))
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_xlabel(f"{xlabel}\n({int(p.confidence * 100)}% Wilson interval)", fontsize=9)
+    learn.set_yticks(y)
+    learn.set_yticklabels([f"{lab} (n={n})" for lab, n in zip(arms["label"], arms["n_seeds"])])
     rng = np.random.default_rng(p.jitter_seed)
     for yi, (_, arm) in zip(y, arms.iterrows()):
         seeds = runs[runs["arm"] == arm["arm"]]

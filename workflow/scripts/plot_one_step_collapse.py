@@ -6,11 +6,12 @@ The y axis is logarithmic: a collapsed policy's returns (8-10 steps on CartPole)
 the bottom of a linear 0-500 axis, where 9 cannot be told from 0. With the optional
 params `collapse` (learned_threshold, window, return_threshold, majority_action_threshold:
 the collapse study's definition) and `peak_window`, each panel's title says whether the
-seed collapsed, survived or never learned (run_metrics.classify, as in collapse.csv)."""
+seed collapsed, survived or never learned (collapse_event.py, as in collapse.csv)."""
 
 import math
 
 import pandas as pd
+from collapse_event import RULE_KEYS, check_rule, frame_event
 from figure_style import (
     NOTEBOOK_COLOUR,
     finish_figure,
@@ -20,16 +21,14 @@ from figure_style import (
 )
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 from robust_stats import trailing_mean
-from run_metrics import classify, final_window_means, frame_metrics
 
 Y_TICKS = [5, 10, 20, 50, 100, 200, 500]
 
 
 def outcome_of(run: pd.DataFrame, c: dict, peak_window: int) -> str:
     """collapsed / survived / never_learned by the collapse study's definition."""
-    metrics = frame_metrics(run, 0.1, peak_window)  # final fraction unused: only the peak is read
-    final_mean, majority = final_window_means(run, c["window"])
-    return classify(metrics["peak_mean_return"], final_mean, majority, c)
+    rule = check_rule({**{k: c[k] for k in RULE_KEYS if k in c}, "peak_window": peak_window})
+    return frame_event(run, rule)["outcome"]
 
 
 def main(snakemake) -> None:
