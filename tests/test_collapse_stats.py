@@ -341,8 +341,11 @@ def test_rollout_frames_are_deterministic(tmp_path):
 
     cfg = default_config("one_step")
     states, _ = agent_states_at("one_step", "CartPole-v1", 0, cfg, [1])
-    frames_a, ret_a = rollout("CartPole-v1", states[1], cfg, rollout_seed=5, stride=1)
-    frames_b, ret_b = rollout("CartPole-v1", states[1], cfg, rollout_seed=5, stride=1)
-    assert ret_a == ret_b and len(frames_a) == ret_a + 1  # one frame per step plus the start
-    assert all(np.array_equal(a, b) for a, b in zip(frames_a, frames_b))
-    assert frames_a[0].ndim == 3 and frames_a[0].shape[2] == 3
+    frames_a, ret_a, actions_a = rollout("CartPole-v1", states[1], cfg, rollout_seed=5, stride=1)
+    frames_b, ret_b, actions_b = rollout("CartPole-v1", states[1], cfg, rollout_seed=5, stride=1)
+    assert ret_a == ret_b and actions_a == actions_b and len(actions_a) == ret_a
+    assert len(frames_a) == ret_a + 1  # one frame per step plus the start
+    # frames are (image, step) pairs
+    assert [t for _, t in frames_a] == list(range(int(ret_a) + 1))
+    assert all(np.array_equal(a, b) and s == t for (a, s), (b, t) in zip(frames_a, frames_b))
+    assert frames_a[0][0].ndim == 3 and frames_a[0][0].shape[2] == 3
