@@ -271,8 +271,6 @@ def _broken_copy(report: Path, dest: Path, break_result) -> Path:
 
 
 @needs_browser
-@pytest.mark.xfail(strict=True, reason="the report's viewer shows no GIF inline: the rollouts rule "
-                   "must also report figures/collapse_rollouts.png, the animated PNG its script writes")  # fmt: skip
 def test_tiny_report_renders_every_figure_with_its_caption(tiny_report):
     problems = report_problems(tiny_report)
     assert not problems, f"{problems[0]} (and {len(problems) - 1} more)"
