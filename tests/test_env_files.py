@@ -116,7 +116,12 @@ def test_dockerfile_runs_as_non_root_and_runs_the_pipeline(dockerfile):
     users = [i.split()[1] for i in ins if i.startswith("USER ")]
     assert users and users[-1] not in {"root", "0"}, f"final USER is {users[-1:] or 'root'}"
     cmd = [i for i in ins if i.startswith("CMD ")]
-    assert cmd and cmd[-1].startswith('CMD ["snakemake"'), cmd
+    assert cmd == ['CMD ["docker/run.sh"]'], cmd
+    # the default command runs the whole workflow (every experiment of `run`), and says in
+    # one line when the image's own results are up to date
+    script = (ROOT / "docker/run.sh").read_text()
+    assert 'exec snakemake "$@"' in script and "up to date" in script
+    assert (ROOT / "docker/run.sh").stat().st_mode & 0o111, "docker/run.sh must be executable"
 
 
 def test_dockerfile_records_provenance(dockerfile):
