@@ -147,8 +147,14 @@ def test_collapse_study_tables(tiny):
         assert (others[f"{col}_holm"] >= others[col]).all()
     survival = pd.read_csv(agg / "collapse_survival.csv")
     assert list(survival["arm"]) == list(arms)
-    assert survival["survival"].between(0, 1).all()
-    assert survival.loc[survival["arm"] != "notebook", "logrank_p"].between(0, 1).all()
+    # survival among the runs that learned: an arm where none learned has no curve, and a
+    # never-learned run is never counted as surviving
+    learned = survival["n_learned"] > 0
+    assert survival.loc[learned, "survival"].between(0, 1).all()
+    assert survival.loc[~learned, "survival"].isna().all()
+    assert (survival["n_collapsed"] + survival["n_censored"] == survival["n_learned"]).all()
+    tested = learned & (survival["arm"] != "notebook") & survival["logrank_p"].notna()
+    assert survival.loc[tested, "logrank_p"].between(0, 1).all()
     with Image.open(tiny["figures"] / "collapse_rollouts.gif") as gif:
         assert gif.format == "GIF" and gif.n_frames > 1 and gif.width > 2 * 60
     claims = pd.read_csv(tiny["results"] / "claims.csv")
