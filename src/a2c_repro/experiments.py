@@ -111,7 +111,6 @@ class TrainingJob:
     seeds: tuple[int, ...]
     episodes: int
     set_args: str
-    out: str
     csvs: tuple[str, ...]
     record: str
     stale_records: str
@@ -207,10 +206,6 @@ class Plan:
         """The records of the jobs that write ``csvs``: rules that read CSVs take them as
         inputs too, so a job whose run key changed (its record is missing) reruns."""
         return sorted({self.records_of_csv[c] for c in csvs})
-
-    def training_outputs(self, experiment: str | None = None) -> list[str]:
-        jobs = [j for j in self.jobs if experiment in (None, j.experiment)]
-        return [f for j in jobs for f in (*j.csvs, j.record)]
 
     def reads(self, name: str) -> list[str]:
         """Every per-seed CSV experiment ``name`` reads: its arms' and those of the other
@@ -423,7 +418,6 @@ def _plan_arm(exp, entry, arm_name, spec, key, trained, jobs, records_of_csv) ->
                 set_args=" ".join(
                     f"--set {k}={format_value(v)}" for k, v in sorted(overrides.items())
                 ),
-                out=f"{exp.runs_dir}/{arm_name}",
                 csvs=tuple(by_seed[s] for s in group),
                 record=f"{run_dir}/records/seeds-{spec_}.{run_key_}.json",
                 stale_records=f"{run_dir}/records/seeds-{spec_}.*.json",
