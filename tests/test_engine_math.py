@@ -16,7 +16,7 @@ from a2c_repro.agent import AgentGroup
 from a2c_repro.config import apply_overrides, default_config
 from a2c_repro.episodic import episode_update, episodic_targets
 from a2c_repro.n_step import n_step_returns
-from a2c_repro.one_step import RAW, done_mask, one_step_targets, update
+from a2c_repro.one_step import RAW, done_mask, one_step_targets, update_rows
 from a2c_repro.policy import categorical, policy_logit_grad, sample_actions
 
 torch.set_num_threads(1)
@@ -239,6 +239,22 @@ def test_initial_weights_follow_nn_linear_default_distribution_and_are_cpu_indep
     assert not np.array_equal(group.actor.P[0], group.actor.P[1])
 
 
+def _one_step_update(agent, cache, actions, rewards, next_obs, terminated):
+    """One one-step update of every seed in ``agent`` from its transition (s, a, r, s′), through
+    the training loop's kernel (``cache`` from ``agent.forward`` on s, whose actor pass gives
+    the activations); returns the per-seed raw log values (S, len(RAW))."""
+    _, Aa, _ = cache
+    S = len(actions)
+    raw = np.zeros((S, 1, len(RAW)), np.float32)
+    log = (raw, np.zeros(S, np.int64), np.zeros((S, agent.n_actions), np.int64), np.zeros(S))
+    update_rows(
+        agent, np.ascontiguousarray(Aa, np.float32), np.asarray(actions, np.int64),
+        np.asarray(rewards, np.float32), np.ascontiguousarray(next_obs, np.float32)[:, None],
+        np.asarray(terminated, np.float32), log,
+    )  # fmt: skip
+    return raw[:, 0]
+
+
 @pytest.mark.parametrize("max_grad_norm", [0.0, 0.5])
 def test_one_step_update_follows_the_notebook_for_many_steps(max_grad_norm):
     """Same init, same transitions: the engine's parameters track the notebook's A2C.train
@@ -258,10 +274,8 @@ def test_one_step_update_follows_the_notebook_for_many_steps(max_grad_norm):
         a = int(rng.integers(2))
         r = np.float32(1.0 if not max_grad_norm else 20.0 * rng.standard_normal())
         term = t % 7 == 6
-        logits, v_s, cache = group.forward(s.reshape(1, 1, 4))
-        logp, p, ent = categorical(logits[:, 0])
-        raw = update(group, cache, v_s[:, 0], logp, p, ent, np.array([a]),
-                     np.array([r], np.float32), s2[None], np.array([term]), cfg)  # fmt: skip
+        _, _, cache = group.forward(s.reshape(1, 1, 4))
+        raw = _one_step_update(group, cache, [a], [r], s2[None], [term])
         norms = raw[0, RAW.index("actor_grad_norm") :].tolist()  # pre-clip, actor and critic
         clipped += max_grad_norm > 0 and max(norms) > max_grad_norm
         log_pi = nb.log_pi_of(torch.from_numpy(s), torch.tensor(a))

@@ -10,8 +10,8 @@ sure the branches the twins reproduce (termination, angle wrap, velocity bound) 
 
 from __future__ import annotations
 
-import numpy as np
 import numba
+import numpy as np
 import pytest
 
 from a2c_repro import twins

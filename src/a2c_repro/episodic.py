@@ -31,7 +31,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import twins
+from .batched_mlp import _jit, act_rows
 from .config import A2CConfig
+from .lockstep import SeedEnvs
 from .policy import categorical, policy_logit_grad
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
@@ -92,65 +95,104 @@ def episode_update(
     }
 
 
+@_jit
+def _act_until_an_episode_ends(kind, limit, state, elapsed, U, obs, Pa, lay, acol, buf,
+                               ended, truncated):  # fmt: skip
+    """Lockstep steps of every row — act (``act_rows`` with the row's next uniform), store
+    (h_t, a_t, r_t), the env's compiled twin step — until at least one row's episode ends;
+    returns the number of steps taken. ``obs`` (S, 1, n_obs) is advanced in place."""
+    H, acts, rews, ep_ret, ep_len = buf
+    S = state.shape[0]
+    Aa = np.empty((S, 1, H.shape[2]), np.float32)
+    u = np.empty(S, np.float32)
+    actions = np.empty(S, np.int64)
+    n = 0
+    while True:
+        for r in range(S):
+            u[r] = U[r, ep_len[r]]
+        act_rows(Pa, lay, acol, obs, u, Aa, actions)
+        any_ended = False
+        for r in range(S):
+            t = ep_len[r]
+            H[r, t] = Aa[r, 0]
+            acts[r, t] = actions[r]
+            reward, term = twins.twin_step(kind, state[r], actions[r], obs[r, 0])
+            rews[r, t] = np.float32(reward)
+            ep_ret[r] += reward  # float64 sum, like the notebook's Python float
+            ep_len[r] = t + 1
+            elapsed[r] += 1
+            truncated[r] = elapsed[r] >= limit and not term
+            ended[r] = term or truncated[r]
+            any_ended = any_ended or ended[r]
+        n += 1
+        if any_ended:
+            return n
+
+
 def run(tr: Runner) -> None:
+    # Twinned envs (CartPole, Acrobot): one compiled call acts and steps every seed until an
+    # episode ends. Other envs: one compiled call to act per lockstep, the envs in Python.
+    # Each finished episode is then learned from by its seed alone (``episode_update``).
     cfg = tr.cfg
-    cap = tr.step_limit or 1024  # grown below for envs without a step limit
     n_obs = tr.n_obs
-    width = tr.agent.actor.layout.width
+    lay = tr.agent.actor.layout
     S = len(tr.runs)
-    obs = np.stack([r.reset() for r in tr.runs])
-    # per seed and step: the actor's activations while acting (s_t in the first n_obs columns)
-    buf_h = [np.empty((cap, width), np.float32) for _ in range(S)]
-    buf_a = [np.empty(cap, np.int64) for _ in range(S)]
-    buf_r = [np.empty(cap, np.float32) for _ in range(S)]
-    ep_ret = [0.0] * S  # float64 sums of the rewards, like the notebook's Python float
-    ep_len = [0] * S
+    envs = SeedEnvs(tr.runs, tr.step_limit)
+    obs = np.stack([envs.reset(i, r) for i, r in enumerate(tr.runs)])[:, None]  # (S, 1, n_obs)
+    cap = envs.U.shape[1]
+    # per seed and step: the actor's activations while acting (s_t in the first n_obs
+    # columns), the action and the reward; the return (float64) and length so far
+    buf = (np.empty((S, cap, lay.width), np.float32), np.empty((S, cap), np.int64),
+           np.empty((S, cap), np.float32), np.zeros(S), np.zeros(S, np.int64))  # fmt: skip
+    ended, truncated = np.zeros(S, bool), np.zeros(S, bool)
     while tr.runs:
         S = len(tr.runs)
-        u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
-        actions, h = tr.agent.act(obs, u)
-        acts = actions.tolist()
-        ended = []
-        next_obs = np.empty_like(obs)
-        for i, run in enumerate(tr.runs):
-            t = ep_len[i]
-            if t == len(buf_r[i]):  # no step limit known: grow the buffers
-                buf_h[i] = np.concatenate([buf_h[i], np.empty_like(buf_h[i])])
-                buf_a[i] = np.concatenate([buf_a[i], np.empty_like(buf_a[i])])
-                buf_r[i] = np.concatenate([buf_r[i], np.empty_like(buf_r[i])])
-            buf_h[i][t] = h[i]
-            buf_a[i][t] = acts[i]
-            o, r, te, tu, _ = run.steppers[0].step(acts[i])
-            buf_r[i][t] = r
-            ep_ret[i] += float(r)
-            ep_len[i] = t + 1
-            next_obs[i] = o
-            if te or tu:
-                ended.append((i, bool(te), bool(tu)))
-        tr.count_steps(S)
-        obs = next_obs
-        if ended:
-            done_rows = []
-            for i, te, tu in ended:
-                T = ep_len[i]
-                final = obs[i].copy() if (cfg.bootstrap_on_truncation and tu and not te) else None
-                H = buf_h[i][:T]
-                stats = episode_update(
-                    tr.agent, i, H[:, :n_obs], buf_a[i][:T], buf_r[i][:T], cfg, final, H
-                )
-                majority = float(np.bincount(buf_a[i][:T]).max()) / T
-                if tr.end_episode(i, ep_ret[i], T, stats, majority):
-                    obs[i] = tr.runs[i].reset()
-                else:
-                    done_rows.append(i)
-                ep_ret[i] = 0.0
-                ep_len[i] = 0
-            if done_rows:
-                keep = tr.drop(done_rows)
-                obs = obs[keep]
-                ep_ret = [ep_ret[k] for k in keep]
-                ep_len = [ep_len[k] for k in keep]
-                buf_h = [buf_h[k] for k in keep]
-                buf_a = [buf_a[k] for k in keep]
-                buf_r = [buf_r[k] for k in keep]
-            tr.maybe_checkpoint()
+        H, acts, rews, ep_ret, ep_len = buf
+        if envs.twinned:
+            n = _act_until_an_episode_ends(
+                envs.kind, envs.limit, envs.state, envs.elapsed, envs.U, obs, tr.agent.actor.P,
+                lay.lay, lay.acol, buf, ended, truncated,
+            )  # fmt: skip
+            tr.count_steps(S * n)
+        else:
+            if int(ep_len.max()) >= envs.U.shape[1]:  # no step limit: more uniforms, room
+                envs.grow(tr.runs)
+                buf = tuple(np.concatenate([b, np.empty_like(b)], axis=1) if b.ndim > 1 else b
+                            for b in buf)  # fmt: skip
+                H, acts, rews, ep_ret, ep_len = buf
+            rows = np.arange(S)
+            actions, h = tr.agent.act(obs[:, 0], envs.U[rows, ep_len])
+            H[rows, ep_len], acts[rows, ep_len] = h, actions
+            next_obs = np.empty_like(obs)
+            rew = np.empty(S)  # the env's float64 rewards: the return sums them unrounded
+            term = np.zeros(S, bool)
+            envs.step_gymnasium(tr.runs, actions.tolist(), next_obs[:, 0], rew, term, truncated)
+            tr.count_steps(S)
+            rews[rows, ep_len] = rew
+            ep_ret += rew  # float64 sum, like the notebook's Python float
+            ep_len += 1
+            obs = next_obs
+            truncated &= ~term
+            ended = term | truncated
+        if not ended.any():
+            continue
+        done_rows = []
+        for i in np.flatnonzero(ended).tolist():
+            T = int(ep_len[i])
+            envs.settle(i, tr.runs[i], T)
+            final = obs[i, 0].copy() if (cfg.bootstrap_on_truncation and truncated[i]) else None
+            stats = episode_update(
+                tr.agent, i, H[i, :T, :n_obs], acts[i, :T], rews[i, :T], cfg, final, H[i, :T]
+            )
+            majority = float(np.bincount(acts[i, :T]).max()) / T
+            if tr.end_episode(i, float(ep_ret[i]), T, stats, majority):
+                obs[i, 0] = envs.reset(i, tr.runs[i])
+            else:
+                done_rows.append(i)
+            ep_ret[i], ep_len[i] = 0.0, 0
+        if done_rows:
+            keep = tr.drop(done_rows)
+            envs.keep(keep)
+            buf = tuple(b[keep] for b in buf)
+            obs, ended, truncated = obs[keep], ended[keep], truncated[keep]
+        tr.maybe_checkpoint()

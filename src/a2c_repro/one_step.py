@@ -20,7 +20,7 @@ autograd on ``reference.OneStepA2C``):
 
 ``done`` is ``terminated | truncated`` as in the notebook (``bootstrap_on_truncation=True``
 masks only true terminations). Actions are sampled, never greedy. After training episodes
-0, 50, 100, … a sampled evaluation episode runs on a separate env (see ``train.evaluate``).
+0, 50, 100, … a sampled evaluation episode runs on a separate env (see ``lockstep.evaluate``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import batched_mlp as mlp
+from . import twins
+from .lockstep import SeedEnvs
 from .seed_run import STATS
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
@@ -48,15 +50,19 @@ def done_mask(terminated: np.ndarray, truncated: np.ndarray, bootstrap_on_trunca
 
 
 @mlp._jit
-def _update_rows(
-    Pa, Ga, Ma, Va, lay_a, acol_a, Pc, Gc, Mc, Vc, lay_c, acol_c, Aa, obs, next_obs, rew,
-    masked, actions, steps, lr_a, lr_c, beta1, beta2, eps, max_norm, entropy_coef, gamma,
-    raw, ep_len, counts, ep_ret,
-):  # fmt: skip
+def _update_rows(actor, critic, Aa, obs, next_obs, rew, masked, actions, steps, hp, log):
     """One one-step A2C update of every row, in one compiled call: the critic on s and s′,
     π from the actor's output in ``Aa`` (the activations that chose ``actions``), the
     gradients, both Adam steps; then the step's raw values into ``raw[r, ep_len[r]]`` and the
-    episode counters. Each float32 expression is the numpy one it replaces, in its order."""
+    episode counters. Each float32 expression is the numpy one it replaces, in its order.
+
+    ``actor``/``critic``: (P, G, M, V, lay, acol) of each network (``agent.Net``);
+    ``hp``: (actor_lr, critic_lr, β1, β2, ε, max_grad_norm, entropy_coef, γ);
+    ``log``: (raw (S, T, len(RAW)), ep_len, counts (S, n_actions), ep_ret)."""
+    Pa, Ga, Ma, Va, lay_a, acol_a = actor
+    Pc, Gc, Mc, Vc, lay_c, acol_c = critic
+    lr_a, lr_c, beta1, beta2, eps, max_norm, entropy_coef, gamma = hp
+    raw, ep_len, counts, ep_ret = log
     S = Pa.shape[0]
     n_act = Aa.shape[2] - acol_a[acol_a.shape[0] - 1]
     oa = acol_a[acol_a.shape[0] - 1]
@@ -117,36 +123,65 @@ def _update_rows(
         raw[r, t, 7] = np.float32(norms_c[r])
 
 
-def update_rows(agent, Aa, actions, rewards, next_obs, masked, raw, ep_len, counts, ep_ret):
-    """``_update_rows`` on every seed of ``agent``; ``Aa`` (S, 1, width) are the actor's
-    activations on s from ``act_rows`` (s is in their first n_obs columns)."""
+@mlp._jit
+def _steps_until_an_episode_ends(kind, limit, state, elapsed, U, obs, actor, critic, steps,
+                                 hp, bootstrap_on_truncation, log, ended):  # fmt: skip
+    """Lockstep steps of every row — act (``act_rows`` with the row's next uniform), the env's
+    compiled twin step, ``_update_rows`` — until at least one row's episode ends; returns the
+    number of steps taken. ``obs`` (S, 1, n_obs) is advanced in place; ``ended[r]`` tells
+    which rows ended (their ``obs`` is the terminal observation)."""
+    Pa, lay_a, acol_a = actor[0], actor[4], actor[5]
+    ep_len = log[1]
+    S = state.shape[0]
+    width = acol_a[acol_a.shape[0] - 1] + lay_a[lay_a.shape[0] - 1, 3]
+    Aa = np.empty((S, 1, width), np.float32)
+    nxt = np.empty_like(obs)
+    u = np.empty(S, np.float32)
+    actions = np.empty(S, np.int64)
+    rew = np.empty(S, np.float32)
+    masked = np.empty(S, np.float32)
+    n = 0
+    while True:
+        for r in range(S):
+            u[r] = U[r, ep_len[r]]
+        mlp.act_rows(Pa, lay_a, acol_a, obs, u, Aa, actions)
+        any_ended = False
+        for r in range(S):
+            reward, term = twins.twin_step(kind, state[r], actions[r], nxt[r, 0])
+            elapsed[r] += 1
+            trunc = elapsed[r] >= limit
+            rew[r] = np.float32(reward)
+            masked[r] = np.float32(1.0) if term or (trunc and not bootstrap_on_truncation) \
+                else np.float32(0.0)
+            ended[r] = term or trunc
+            any_ended = any_ended or ended[r]
+        _update_rows(actor, critic, Aa, obs, nxt, rew, masked, actions, steps, hp, log)
+        obs[:] = nxt
+        n += 1
+        if any_ended:
+            return n
+
+
+def _nets(agent) -> tuple[tuple, tuple, tuple]:
+    """(actor, critic, hp) as ``_update_rows`` takes them."""
     cfg = agent.cfg
     act, cri = agent.actor, agent.critic
-    n_obs = act.layout.sizes[0]
-    _update_rows(
-        act.P, act.G, act.M, act.V, act.layout.lay, act.layout.acol,
-        cri.P, cri.G, cri.M, cri.V, cri.layout.lay, cri.layout.acol,
-        Aa, np.ascontiguousarray(Aa[:, :, :n_obs]), next_obs, rewards, masked, actions,
-        agent.steps, cfg.actor_lr, cfg.critic_lr, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps,
-        cfg.max_grad_norm, cfg.entropy_coef, cfg.gamma, raw, ep_len, counts, ep_ret,
-    )  # fmt: skip
+    hp = (cfg.actor_lr, cfg.critic_lr, cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps,
+          cfg.max_grad_norm, cfg.entropy_coef, cfg.gamma)  # fmt: skip
+    return (
+        (act.P, act.G, act.M, act.V, act.layout.lay, act.layout.acol),
+        (cri.P, cri.G, cri.M, cri.V, cri.layout.lay, cri.layout.acol),
+        tuple(float(x) for x in hp),
+    )
 
 
-def update(agent, cache, v_s, logp, p, ent, actions, rewards, next_obs, masked, cfg):
-    """One one-step A2C update of every seed in ``agent`` from its transition (s, a, r, s′)
-    (``cache`` from ``agent.forward`` on s, whose actor pass chose ``actions``); returns the
-    per-seed raw quantities (S, len(RAW)) that ``episode_stats`` turns into log columns.
-    The training loop calls ``update_rows`` directly; this is the same kernel."""
-    _, Aa, _ = cache
-    S = len(actions)
-    raw = np.zeros((S, 1, len(RAW)), np.float32)
-    update_rows(
-        agent, np.ascontiguousarray(Aa, np.float32), np.asarray(actions, np.int64),
-        np.asarray(rewards, np.float32), np.ascontiguousarray(next_obs, np.float32)[:, None],
-        np.asarray(masked, np.float32), raw, np.zeros(S, np.int64),
-        np.zeros((S, agent.n_actions), np.int64), np.zeros(S),
-    )  # fmt: skip
-    return raw[:, 0]
+def update_rows(agent, Aa, actions, rewards, next_obs, masked, log) -> None:
+    """``_update_rows`` on every seed of ``agent``; ``Aa`` (S, 1, width) are the actor's
+    activations on s from ``act_rows`` (s is in their first n_obs columns)."""
+    actor, critic, hp = _nets(agent)
+    n_obs = agent.actor.layout.sizes[0]
+    _update_rows(actor, critic, Aa, np.ascontiguousarray(Aa[:, :, :n_obs]), next_obs, rewards,
+                 masked, actions, agent.steps, hp, log)  # fmt: skip
 
 
 RAW = ("logp_a", "adv", "v_s", "target", "entropy", "pmax", "actor_grad_norm", "critic_grad_norm")
@@ -167,58 +202,63 @@ def episode_stats(raw: np.ndarray) -> dict[str, float]:
 
 
 def run(tr: Runner) -> None:
-    # Per lockstep: one compiled call to act (actor forward, π, sample), the envs' steps in
-    # Python, one compiled call for the update and the step's log values.
+    # Twinned envs (CartPole, Acrobot): one compiled call runs every seed's steps — act, env
+    # step, update — until an episode ends. Other envs: per lockstep one compiled call to act,
+    # the envs' steps in Python, one compiled call for the update. Same numbers either way.
     cfg = tr.cfg
-    n_act = tr.n_actions
-    obs = np.stack([r.reset() for r in tr.runs]).astype(np.float32)
     S = len(tr.runs)
-    cap = tr.step_limit or 1024
-    raw = np.zeros((S, cap, len(RAW)), np.float32)  # this episode's per-step raw values
-    counts = np.zeros((S, n_act), dtype=np.int64)  # actions taken this episode
+    envs = SeedEnvs(tr.runs, tr.step_limit)
+    obs = np.stack([envs.reset(i, r) for i, r in enumerate(tr.runs)])[:, None]  # (S, 1, n_obs)
+    raw = np.zeros((S, envs.U.shape[1], len(RAW)), np.float32)  # the episode's raw values
+    counts = np.zeros((S, tr.n_actions), dtype=np.int64)  # actions taken this episode
     ep_ret = np.zeros(S)
     ep_len = np.zeros(S, dtype=np.int64)
+    ended = np.zeros(S, dtype=bool)
     lay = tr.agent.actor.layout
-    grow = not tr.step_limit
     while tr.runs:
         S = len(tr.runs)
-        agent = tr.agent
-        u = np.array([r.act_rng.random() for r in tr.runs], np.float32)
-        Aa = np.empty((S, 1, lay.width), np.float32)
-        actions = np.empty(S, np.int64)
-        mlp.act_rows(agent.actor.P, lay.lay, lay.acol, obs[:, None], u, Aa, actions)
-        acts = actions.tolist()
-
-        next_obs = np.empty_like(obs)
-        rew = np.empty(S, dtype=np.float32)
-        term = np.zeros(S, dtype=bool)
-        trunc = np.zeros(S, dtype=bool)
-        for i, run in enumerate(tr.runs):
-            next_obs[i], rew[i], term[i], trunc[i], _ = run.steppers[0].step(acts[i])
-        tr.count_steps(S)
-        masked = done_mask(term, trunc, cfg.bootstrap_on_truncation).astype(np.float32)
-        if grow and int(ep_len.max()) >= raw.shape[1]:  # no step limit: grow the buffer
-            raw = np.concatenate([raw, np.zeros_like(raw)], axis=1)
-        update_rows(agent, Aa, actions, rew, next_obs[:, None], masked, raw, ep_len, counts,
-                    ep_ret)  # fmt: skip
-
-        obs = next_obs
-        ended = term | trunc
-        if ended.any():
-            done_rows = []
-            for i in np.flatnonzero(ended):
-                n = int(ep_len[i])
-                stats = episode_stats(raw[i, :n])
-                majority = float(counts[i].max()) / n
-                if tr.end_episode(int(i), float(ep_ret[i]), n, stats, majority):
-                    obs[i] = tr.runs[i].reset()
-                else:
-                    done_rows.append(int(i))
-                counts[i] = 0
-                ep_ret[i] = 0.0
-                ep_len[i] = 0
-            if done_rows:
-                keep = tr.drop(done_rows)
-                obs, raw, counts = obs[keep], raw[keep], counts[keep]
-                ep_ret, ep_len = ep_ret[keep], ep_len[keep]
-            tr.maybe_checkpoint()
+        log = (raw, ep_len, counts, ep_ret)
+        if envs.twinned:
+            actor, critic, hp = _nets(tr.agent)
+            n = _steps_until_an_episode_ends(
+                envs.kind, envs.limit, envs.state, envs.elapsed, envs.U, obs, actor, critic,
+                tr.agent.steps, hp, cfg.bootstrap_on_truncation, log, ended,
+            )  # fmt: skip
+            tr.count_steps(S * n)
+        else:
+            if int(ep_len.max()) >= envs.U.shape[1]:  # no step limit: more uniforms, room
+                envs.grow(tr.runs)
+                raw = np.concatenate([raw, np.zeros_like(raw)], axis=1)[:, : envs.U.shape[1]]
+                log = (raw, ep_len, counts, ep_ret)
+            u = envs.U[np.arange(S), ep_len]
+            Aa = np.empty((S, 1, lay.width), np.float32)
+            actions = np.empty(S, np.int64)
+            mlp.act_rows(tr.agent.actor.P, lay.lay, lay.acol, obs, u, Aa, actions)
+            next_obs = np.empty_like(obs)
+            rew = np.empty(S, dtype=np.float32)
+            term, trunc = np.zeros(S, dtype=bool), np.zeros(S, dtype=bool)
+            envs.step_gymnasium(tr.runs, actions.tolist(), next_obs[:, 0], rew, term, trunc)
+            tr.count_steps(S)
+            masked = done_mask(term, trunc, cfg.bootstrap_on_truncation).astype(np.float32)
+            update_rows(tr.agent, Aa, actions, rew, next_obs, masked, log)
+            obs = next_obs
+            ended = term | trunc
+        if not ended.any():
+            continue
+        done_rows = []
+        for i in np.flatnonzero(ended).tolist():
+            n = int(ep_len[i])
+            envs.settle(i, tr.runs[i], n)
+            stats = episode_stats(raw[i, :n])
+            majority = float(counts[i].max()) / n
+            if tr.end_episode(i, float(ep_ret[i]), n, stats, majority):
+                obs[i, 0] = envs.reset(i, tr.runs[i])
+            else:
+                done_rows.append(i)
+            counts[i], ep_ret[i], ep_len[i] = 0, 0.0, 0
+        if done_rows:
+            keep = tr.drop(done_rows)
+            envs.keep(keep)
+            obs, raw, counts, ep_ret, ep_len = (a[keep] for a in (obs, raw, counts, ep_ret, ep_len))
+            ended = ended[keep]
+        tr.maybe_checkpoint()

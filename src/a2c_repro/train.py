@@ -26,6 +26,7 @@ from .checkpoints import Checkpoints, KillHook
 from .config import VARIANTS, A2CConfig, ConfigError, validate
 from .envs import env_dims
 from .layout import checkpoint_file, run_dir, seed_csv
+from .lockstep import evaluate
 from .memory import limit_heap_growth, release_free_memory
 from .records import write_record
 from .run_key import ENGINE_VERSION, run_identity, run_key
@@ -40,21 +41,6 @@ def variant_loop(variant: str) -> Loop:
     if variant not in VARIANTS:
         raise ConfigError(f"--variant {variant}: expected one of {', '.join(VARIANTS)}")
     return importlib.import_module(f"{__package__}.{variant}").run
-
-
-def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
-    """One sampled (not greedy) evaluation episode on the seed's own evaluation env,
-    without learning — the one-step notebook's `inference_env` loop."""
-    env = run.eval_stepper
-    obs, _ = env.reset()
-    total = 0.0
-    while True:
-        u = np.array([run.eval_rng.random()], np.float32)
-        a = int(agent.act(np.asarray(obs, dtype=np.float32)[None], u, row=row)[0][0])
-        obs, r, term, trunc, _ = env.step(a)
-        total += float(r)
-        if term or trunc:
-            return total
 
 
 class GroupTrainer:

@@ -27,12 +27,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from gymnasium.envs.classic_control.acrobot import AcrobotEnv
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
-from gymnasium.envs.classic_control.acrobot import AcrobotEnv
-from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 from .batched_mlp import _jit
 
@@ -169,8 +169,8 @@ def _acrobot_dsdt(y, k):
 @_jit
 def _bound(x, vmax):
     """Acrobot's ``bound(x, −vmax, vmax)``: Python's ``min(max(x, −vmax), vmax)``."""
-    x = -vmax if -vmax > x else x
-    return vmax if vmax < x else x
+    x = max(x, -vmax)
+    return min(x, vmax)
 
 
 @_jit

@@ -1,0 +1,130 @@
+"""The training envs of a seed group, one row per seed, and each seed's action uniforms.
+
+A variant's loop (one_step.py, episodic.py) steps every seed of the group in lockstep. How
+the envs are stepped depends on the env:
+
+  * CartPole-v1 and Acrobot-v1 at their registered settings have compiled twins (twins.py),
+    so the loop runs whole stretches of steps (act, env step, update) in one compiled call,
+    until some seed's episode ends. ``twinned`` is True.
+  * Every other env (LunarLander-v3's Box2D) is stepped by Gymnasium in Python, one lockstep
+    at a time (``step_gymnasium``).
+
+Either way the numbers are the same: a twin's step is Gymnasium's to the bit, resets are
+Gymnasium's own (its seeded ``np_random``), and a seed's action uniforms are its own stream's
+draws in order. The compiled loop needs them before the episode starts, so ``reset`` draws a
+block of them, and ``settle`` afterwards leaves the stream exactly where one draw per step
+would have left it (checkpoints snapshot the stream, and the next episode continues it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import twins
+from .batched_mlp import _jit, act_rows
+from .envs import as_obs
+
+if TYPE_CHECKING:
+    from .agent import AgentGroup
+    from .seed_run import SeedRun
+
+_BLOCK = 1024  # uniforms drawn at a time for an env without a step limit
+
+
+class SeedEnvs:
+    """Row i: seed ``runs[i]``'s training env (``state``, ``elapsed`` when twinned) and its
+    action uniforms for the current episode (``U[i, t]`` for step t)."""
+
+    def __init__(self, runs: list[SeedRun], step_limit: int) -> None:
+        S = len(runs)
+        self.kind = twins.group_kind(runs)
+        self.twinned = self.kind != twins.NONE
+        self.limit = step_limit
+        self.state = np.zeros((S, 4))  # the twins' float64 env states
+        self.elapsed = np.zeros(S, np.int64)
+        self.U = np.empty((S, step_limit or _BLOCK), np.float32)
+        self._stream_at_reset: list[dict | None] = [None] * S
+
+    def reset(self, i: int, run: SeedRun) -> np.ndarray:
+        """Start seed ``run``'s next episode in row i: Gymnasium's reset, then the episode's
+        action uniforms. Returns the first observation (float32)."""
+        obs = run.reset()
+        if self.twinned:
+            self.state[i] = np.asarray(run.steppers[0].env.unwrapped.state, np.float64)
+            self.elapsed[i] = 0
+        self._stream_at_reset[i] = run.act_rng.bit_generator.state
+        self.U[i] = run.act_rng.random(self.U.shape[1])  # float64 draws rounded to float32
+        return obs
+
+    def settle(self, i: int, run: SeedRun, steps: int) -> None:
+        """The episode in row i took ``steps`` steps: put the seed's action stream where
+        ``steps`` single draws from its reset would have left it."""
+        run.act_rng.bit_generator.state = self._stream_at_reset[i]
+        run.act_rng.random(steps)
+
+    def grow(self, runs: list[SeedRun]) -> None:
+        """No step limit and an episode reached the end of the uniforms: draw more, each seed
+        from where its stream stands (it continues the episode's block)."""
+        more = np.stack([r.act_rng.random(_BLOCK) for r in runs]).astype(np.float32)
+        self.U = np.concatenate([self.U, more], axis=1)
+
+    def step_gymnasium(self, runs: list[SeedRun], actions: list[int], next_obs: np.ndarray,
+                       rew: np.ndarray, term: np.ndarray, trunc: np.ndarray) -> None:  # fmt: skip
+        """One step of every seed's Gymnasium env, into the given arrays."""
+        for i, run in enumerate(runs):
+            o, r, te, tu, _ = run.steppers[0].step(actions[i])
+            next_obs[i] = as_obs(o)
+            rew[i], term[i], trunc[i] = r, te, tu
+
+    def keep(self, rows: list[int]) -> None:
+        """Keep only the given rows (their seeds still train)."""
+        self.state, self.elapsed, self.U = self.state[rows], self.elapsed[rows], self.U[rows]
+        self._stream_at_reset = [self._stream_at_reset[k] for k in rows]
+
+
+@_jit
+def _twinned_episode(kind, limit, state, obs, U, P, lay, acol):
+    """One sampled episode of the policy in ``P`` (one row) on a twinned env from ``state``:
+    (the return, summed in float64 in step order; the number of steps)."""
+    A = np.empty((1, 1, acol[acol.shape[0] - 1] + lay[lay.shape[0] - 1, 3]), np.float32)
+    a = np.empty(1, np.int64)
+    total = 0.0
+    for t in range(limit):
+        act_rows(P, lay, acol, obs, U[t : t + 1], A, a)
+        reward, term = twins.twin_step(kind, state, a[0], obs[0, 0])
+        total += reward
+        if term:
+            return total, t + 1
+    return total, limit
+
+
+def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
+    """One sampled (not greedy) evaluation episode on the seed's own evaluation env,
+    without learning — the one-step notebook's `inference_env` loop. One uniform of the
+    seed's evaluation stream per step; on a twinned env the whole episode is one compiled
+    call (the uniforms drawn ahead, the stream settled after, as in ``SeedEnvs``)."""
+    env = run.eval_stepper
+    obs, _ = env.reset()
+    obs = np.asarray(obs, dtype=np.float32).reshape(1, 1, -1)
+    kind = twins.twin_kind(env.env) if env.limit else twins.NONE
+    if kind != twins.NONE:
+        state = np.asarray(env.env.unwrapped.state, np.float64).copy()
+        at_reset = run.eval_rng.bit_generator.state
+        U = run.eval_rng.random(env.limit).astype(np.float32)
+        lay = agent.actor.layout
+        total, steps = _twinned_episode(kind, env.limit, state, obs, U,
+                                        agent.actor.P[row : row + 1], lay.lay, lay.acol)  # fmt: skip
+        run.eval_rng.bit_generator.state = at_reset
+        run.eval_rng.random(steps)
+        return total
+    total = 0.0
+    while True:
+        u = np.array([run.eval_rng.random()], np.float32)
+        a = int(agent.act(obs[0], u, row=row)[0][0])
+        o, r, term, trunc, _ = env.step(a)
+        obs = np.asarray(o, dtype=np.float32).reshape(1, 1, -1)
+        total += float(r)
+        if term or trunc:
+            return total
