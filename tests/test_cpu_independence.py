@@ -1,7 +1,7 @@
 """Same config + same seed ⇒ the same CSV bytes on any CPU running the locked packages.
 
 The engine's arithmetic is IEEE + − × ÷ and √ in fixed orders (no FMA, no reassociation) and
-its exp/log/β^t are its own (batched_mlp.py), its initial weights NumPy's PCG64 bits, so no
+its exp/log/β^t are its own (exact_math.py), its initial weights NumPy's PCG64 bits, so no
 bit may depend on what the CPU offers. Checked here by training in a second process whose
 libraries are told to use only the x86-64 baseline: NumPy's dispatch limited to SSE4.2
 (NPY_DISABLE_CPU_FEATURES), glibc's libm/string variants without FMA, AVX2 or AVX-512

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from a2c_repro import adam, jit, reference
 from a2c_repro import batched_mlp as mlp
-from a2c_repro import reference
 from a2c_repro.agent import AgentGroup
 from a2c_repro.config import apply_overrides, default_config
 from a2c_repro.episodic import episode_update, episodic_targets
@@ -159,8 +159,8 @@ def test_a_rows_numbers_do_not_depend_on_the_other_rows_or_the_batch_length():
     state = [P.copy(), G.copy(), np.zeros_like(P), np.zeros_like(P)]
     alone = [a[1:2].copy() for a in state]
     args = (0.9, 0.999, 1e-8, 0.5)
-    mlp.clip_adam_rows(*state, np.arange(3), np.ones(3), np.full(3, 1e-3), *args, np.empty(3))
-    mlp.clip_adam_rows(*alone, np.arange(1), np.ones(1), np.full(1, 1e-3), *args, np.empty(1))
+    adam.clip_adam_rows(*state, np.arange(3), np.ones(3), np.full(3, 1e-3), *args, np.empty(3))
+    adam.clip_adam_rows(*alone, np.arange(1), np.ones(1), np.full(1, 1e-3), *args, np.empty(1))
     assert np.array_equal(state[0][1], alone[0][0])
 
 
@@ -179,7 +179,7 @@ def test_clip_and_adam_follow_clip_grad_norm_and_torch_adam(max_grad_norm):
         G = (rng.standard_normal((2, 300)) * 3).astype(f32)
         steps[rows] += 1
         norms = np.empty(len(rows))
-        mlp.clip_adam_rows(P, G.copy(), M, V, rows, steps, np.array([1e-3, 3e-4]),
+        adam.clip_adam_rows(P, G.copy(), M, V, rows, steps, np.array([1e-3, 3e-4]),
                            0.9, 0.999, 1e-8, max_grad_norm, norms)  # fmt: skip
         for j, r in enumerate(rows):
             refs[r].grad = torch.tensor(G[r])
@@ -381,22 +381,22 @@ def test_adam_step_on_subnormal_moments_has_the_plain_update_s_bits():
         m_want = m[0] + (g[0] - m[0]) * omb1
         v_want = v[0] * fb2 + omb2 * (g[0] * g[0])
         p_want = p[0] - step * (m_want / (np.sqrt(v_want) / bc2 + f32(eps)))
-        mlp.clip_adam_rows(p, g, m, v, np.arange(1), np.array([t]), np.array([lr]),
+        adam.clip_adam_rows(p, g, m, v, np.arange(1), np.array([t]), np.array([lr]),
                            b1, b2, eps, 0.0, np.empty(1))  # fmt: skip
         for got, want in ((p, p_want), (m, m_want), (v, v_want)):
             assert np.array_equal(got[0].view(np.int32), want.view(np.int32))
 
 
 def test_kernel_caches_are_stamped_with_every_source_of_the_package():
-    """A kernel compiled into another (the one-step update inlines this module's Adam) must be
+    """A kernel compiled into another (the one-step update inlines adam.py's Adam) must be
     recompiled when either file changes; numba stamps a cache with the kernel's own file
     only, so the engine stamps every kernel with a hash of all the package's sources."""
     from a2c_repro import one_step
 
-    sources = sorted((Path(mlp.__file__).parent).glob("*.py"))
-    assert mlp.SOURCES_STAMP == mlp._sources_stamp() and len(sources) > 5
-    for kernel in (one_step._update_rows, mlp.clip_adam_rows, mlp.forward_rows):
-        assert kernel._cache._cache_file._source_stamp == mlp.SOURCES_STAMP
+    sources = sorted((Path(jit.__file__).parent).glob("*.py"))
+    assert jit.SOURCES_STAMP == jit._sources_stamp() and len(sources) > 5
+    for kernel in (one_step._update_rows, adam.clip_adam_rows, mlp.forward_rows):
+        assert kernel._cache._cache_file._source_stamp == jit.SOURCES_STAMP
 
 
 def _interleaved8(terms: np.ndarray) -> list:
@@ -427,4 +427,4 @@ def test_vector_kernels_sum_in_the_documented_order(n):
     total = 0.0
     for u in range(8):
         total += q[u]
-    assert mlp._l2_norm(x) == np.sqrt(total)
+    assert adam._l2_norm(x) == np.sqrt(total)

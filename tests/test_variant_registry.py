@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_variant_has_defaults_and_a_training_loop(variant):
-    assert callable(variant_loop(variant))
+    assert callable(variant_loop(variant).run)
+    assert variant_loop(variant).envs_per_seed(default_config(variant)) >= 1
     default_config(variant)
 
 

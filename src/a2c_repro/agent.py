@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import batched_mlp as mlp
+from .adam import clip_adam_rows
 from .config import A2CConfig
+from .policy import act_rows
 
 
 class Net:
@@ -87,7 +89,7 @@ class AgentGroup:
         A = np.empty((hi - lo, 1, lay.width), np.float32)
         actions = np.empty(hi - lo, np.int64)
         x = np.ascontiguousarray(obs, dtype=np.float32).reshape(hi - lo, 1, -1)
-        mlp.act_rows(self.actor.P[lo:hi], lay.lay, lay.acol, x, u, A, actions)
+        act_rows(self.actor.P[lo:hi], lay.lay, lay.acol, x, u, A, actions)
         return actions, A[:, 0]
 
     def policy_logits(self, x: np.ndarray, row: int | None = None) -> np.ndarray:
@@ -120,7 +122,7 @@ class AgentGroup:
         norms = []
         for net, lr in ((self.actor, cfg.actor_lr), (self.critic, cfg.critic_lr)):
             out = np.empty(hi - lo)
-            mlp.clip_adam_rows(
+            clip_adam_rows(
                 net.P, net.G, net.M, net.V, rows, self.steps, np.full(self.n_seeds, lr),
                 cfg.adam_beta1, cfg.adam_beta2, cfg.adam_eps, cfg.max_grad_norm, out,
             )  # fmt: skip

@@ -36,9 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .batched_mlp import _jit, act_rows
+from .jit import kernel
 from .one_step import _update_rows
-from .policy import categorical
+from .policy import act_rows, categorical
 
 CASES = {"one_step": "CartPole-v1", "episodic": "LunarLander-v3"}
 # Each notebook's own protocol: the one-step notebook runs a sampled evaluation episode every
@@ -127,7 +127,7 @@ def _recorded_observations(env_id: str, n: int) -> np.ndarray:
     return out
 
 
-@_jit
+@kernel
 def _one_step_floor(X, U, n, actor, critic, steps, hp, log):
     """``n`` one-step iterations of one seed with no env: act on X[k] with U[k], then the
     update on (X[k], a, r = 1, X[k+1]) — the training loop's kernels, nothing else."""
@@ -148,7 +148,7 @@ def _one_step_floor(X, U, n, actor, critic, steps, hp, log):
         _update_rows(actor, critic, A, obs, nxt, rew, masked, a, steps, hp, log)
 
 
-@_jit
+@kernel
 def _act_floor(X, U, T, P, lay, acol, H, acts):
     """T acting steps of one seed with no env: the activations and actions into H, acts."""
     A = np.empty((1, 1, H.shape[1]), np.float32)

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import twins
-from .batched_mlp import _jit, act_rows
 from .config import A2CConfig
-from .lockstep import SeedEnvs
-from .policy import categorical, policy_logit_grad
+from .jit import kernel
+from .lockstep import SeedEnvs, keep_rows
+from .policy import act_rows, categorical, policy_logit_grad
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
     from .runner import Runner
@@ -95,7 +95,7 @@ def episode_update(
     }
 
 
-@_jit
+@kernel
 def _act_until_an_episode_ends(kind, limit, state, elapsed, U, obs, Pa, lay, acol, buf,
                                ended, truncated):  # fmt: skip
     """Lockstep steps of every row — act (``act_rows`` with the row's next uniform), store
@@ -129,6 +129,38 @@ def _act_until_an_episode_ends(kind, limit, state, elapsed, U, obs, Pa, lay, aco
             return n
 
 
+@kernel
+def _act_and_store(Pa, lay, acol, obs, U, buf, actions):
+    """One acting step of every row (``act_rows`` with the row's next uniform), storing h_t
+    and a_t in the row's episode buffers (the Gymnasium path's compiled half)."""
+    H, acts, ep_len = buf[0], buf[1], buf[4]
+    S = obs.shape[0]
+    Aa = np.empty((S, 1, H.shape[2]), np.float32)
+    u = np.empty(S, np.float32)
+    for r in range(S):
+        u[r] = U[r, ep_len[r]]
+    act_rows(Pa, lay, acol, obs, u, Aa, actions)
+    for r in range(S):
+        H[r, ep_len[r]] = Aa[r, 0]
+        acts[r, ep_len[r]] = actions[r]
+
+
+@kernel
+def _store_outcomes(rew, term, trunc, buf, ended, truncated):
+    """Store every row's r_t (float32) and its float64 return, advance the step counts, and
+    flag the episodes that ended; True when any did."""
+    rews, ep_ret, ep_len = buf[2], buf[3], buf[4]
+    any_ended = False
+    for r in range(rew.shape[0]):
+        rews[r, ep_len[r]] = np.float32(rew[r])
+        ep_ret[r] += rew[r]  # float64 sum, like the notebook's Python float
+        ep_len[r] += 1
+        truncated[r] = trunc[r] and not term[r]
+        ended[r] = term[r] or trunc[r]
+        any_ended = any_ended or ended[r]
+    return any_ended
+
+
 def run(tr: Runner) -> None:
     # Twinned envs (CartPole, Acrobot): one compiled call acts and steps every seed until an
     # episode ends. Other envs: one compiled call to act per lockstep, the envs in Python.
@@ -160,20 +192,11 @@ def run(tr: Runner) -> None:
                 buf = tuple(np.concatenate([b, np.empty_like(b)], axis=1) if b.ndim > 1 else b
                             for b in buf)  # fmt: skip
                 H, acts, rews, ep_ret, ep_len = buf
-            rows = np.arange(S)
-            actions, h = tr.agent.act(obs[:, 0], envs.U[rows, ep_len])
-            H[rows, ep_len], acts[rows, ep_len] = h, actions
-            next_obs = np.empty_like(obs)
-            rew = np.empty(S)  # the env's float64 rewards: the return sums them unrounded
-            term = np.zeros(S, bool)
-            envs.step_gymnasium(tr.runs, actions.tolist(), next_obs[:, 0], rew, term, truncated)
+            actions = np.empty(S, np.int64)
+            _act_and_store(tr.agent.actor.P, lay.lay, lay.acol, obs, envs.U, buf, actions)
+            rew, term, trunc = envs.step_gymnasium(tr.runs, actions.tolist(), obs)
             tr.count_steps(S)
-            rews[rows, ep_len] = rew
-            ep_ret += rew  # float64 sum, like the notebook's Python float
-            ep_len += 1
-            obs = next_obs
-            truncated &= ~term
-            ended = term | truncated
+            _store_outcomes(rew, term, trunc, buf, ended, truncated)
         if not ended.any():
             continue
         done_rows = []
@@ -193,6 +216,6 @@ def run(tr: Runner) -> None:
         if done_rows:
             keep = tr.drop(done_rows)
             envs.keep(keep)
-            buf = tuple(b[keep] for b in buf)
-            obs, ended, truncated = obs[keep], ended[keep], truncated[keep]
+            buf = keep_rows(keep, *buf)
+            obs, ended, truncated = keep_rows(keep, obs, ended, truncated)
         tr.maybe_checkpoint()

@@ -23,14 +23,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import twins
-from .batched_mlp import _jit, act_rows
-from .envs import as_obs
+from .jit import kernel
+from .policy import act_rows
 
 if TYPE_CHECKING:
     from .agent import AgentGroup
     from .seed_run import SeedRun
 
 _BLOCK = 1024  # uniforms drawn at a time for an env without a step limit
+
+
+def keep_rows(keep: list[int], *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows ``keep`` of each per-seed array (row i belongs to the loop's i-th seed): what a
+    loop keeps of its buffers when seeds finish (``Runner.drop`` gives ``keep``)."""
+    return tuple(a[keep] for a in arrays)
 
 
 class SeedEnvs:
@@ -70,21 +76,23 @@ class SeedEnvs:
         more = np.stack([r.act_rng.random(_BLOCK) for r in runs]).astype(np.float32)
         self.U = np.concatenate([self.U, more], axis=1)
 
-    def step_gymnasium(self, runs: list[SeedRun], actions: list[int], next_obs: np.ndarray,
-                       rew: np.ndarray, term: np.ndarray, trunc: np.ndarray) -> None:  # fmt: skip
-        """One step of every seed's Gymnasium env, into the given arrays."""
-        for i, run in enumerate(runs):
-            o, r, te, tu, _ = run.steppers[0].step(actions[i])
-            next_obs[i] = as_obs(o)
-            rew[i], term[i], trunc[i] = r, te, tu
+    def step_gymnasium(self, runs: list[SeedRun], actions: list[int], obs: np.ndarray):
+        """One step of every seed's Gymnasium env; the observations into ``obs`` (S, 1, n_obs)
+        and (rewards (float64), terminated, truncated) returned."""
+        out = [run.steppers[0].step(a) for run, a in zip(runs, actions)]
+        obs[:, 0] = [o for o, *_ in out]
+        rew = np.array([r for _, r, *_ in out], np.float64)
+        term = np.array([te for _, _, te, *_ in out], bool)
+        trunc = np.array([tu for *_, tu, _ in out], bool)
+        return rew, term, trunc
 
     def keep(self, rows: list[int]) -> None:
         """Keep only the given rows (their seeds still train)."""
-        self.state, self.elapsed, self.U = self.state[rows], self.elapsed[rows], self.U[rows]
+        self.state, self.elapsed, self.U = keep_rows(rows, self.state, self.elapsed, self.U)
         self._stream_at_reset = [self._stream_at_reset[k] for k in rows]
 
 
-@_jit
+@kernel
 def _twinned_episode(kind, limit, state, obs, U, P, lay, acol):
     """One sampled episode of the policy in ``P`` (one row) on a twinned env from ``state``:
     (the return, summed in float64 in step order; the number of steps)."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .lockstep import keep_rows
 from .policy import categorical, policy_logit_grad, sample_actions
 from .seed_run import STATS
 
@@ -107,10 +108,10 @@ def run(tr: Runner) -> None:
             keep = tr.drop(sorted(finished))
             if not keep:
                 return
-            obs, ep_ret, ep_len, acc, n_upd, counts, steps = (
-                a[keep] for a in (obs, ep_ret, ep_len, acc, n_upd, counts, steps)
+            obs, ep_ret, ep_len, acc, n_upd, counts, steps = keep_rows(
+                keep, obs, ep_ret, ep_len, acc, n_upd, counts, steps
             )
-            b_obs, b_act, b_rew, b_done = (a[keep] for a in (b_obs, b_act, b_rew, b_done))
+            b_obs, b_act, b_rew, b_done = keep_rows(keep, b_obs, b_act, b_rew, b_done)
             S = len(keep)
         # --- update: all seeds at once on their k×n batches ---------------------------------
         logits, vs, cache = tr.agent.forward(b_obs.reshape(S, k * n, tr.n_obs))  # (S,k·n,·)

@@ -31,7 +31,10 @@ import numpy as np
 
 from . import batched_mlp as mlp
 from . import twins
-from .lockstep import SeedEnvs
+from .adam import clip_adam_rows
+from .jit import kernel
+from .lockstep import SeedEnvs, keep_rows
+from .policy import act_rows, categorical_rows
 from .seed_run import STATS
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
@@ -49,7 +52,7 @@ def done_mask(terminated: np.ndarray, truncated: np.ndarray, bootstrap_on_trunca
     return terminated if bootstrap_on_truncation else (terminated | truncated)
 
 
-@mlp._jit
+@kernel
 def _update_rows(actor, critic, Aa, obs, next_obs, rew, masked, actions, steps, hp, log):
     """One one-step A2C update of every row, in one compiled call: the critic on s and s′,
     π from the actor's output in ``Aa`` (the activations that chose ``actions``), the
@@ -82,7 +85,7 @@ def _update_rows(actor, critic, Aa, obs, next_obs, rew, masked, actions, steps, 
     for r in range(S):
         for j in range(n_act):
             z[0, j] = Aa[r, 0, oa + j]
-        mlp.categorical_rows(z, logp, p, ent)
+        categorical_rows(z, logp, p, ent)
         a = actions[r]
         v_s = Ac[r, 0, oc]
         target = rew[r] + (one - masked[r]) * g32 * An[r, 0, oc]
@@ -113,9 +116,9 @@ def _update_rows(actor, critic, Aa, obs, next_obs, rew, masked, actions, steps, 
     norms_a, norms_c = np.empty(S), np.empty(S)
     for r in range(S):
         steps[r] += 1.0
-    mlp.clip_adam_rows(Pa, Ga, Ma, Va, rows, steps, np.full(S, lr_a), beta1, beta2, eps,
+    clip_adam_rows(Pa, Ga, Ma, Va, rows, steps, np.full(S, lr_a), beta1, beta2, eps,
                        max_norm, norms_a)  # fmt: skip
-    mlp.clip_adam_rows(Pc, Gc, Mc, Vc, rows, steps, np.full(S, lr_c), beta1, beta2, eps,
+    clip_adam_rows(Pc, Gc, Mc, Vc, rows, steps, np.full(S, lr_c), beta1, beta2, eps,
                        max_norm, norms_c)  # fmt: skip
     for r in range(S):
         t = ep_len[r] - 1
@@ -123,7 +126,7 @@ def _update_rows(actor, critic, Aa, obs, next_obs, rew, masked, actions, steps, 
         raw[r, t, 7] = np.float32(norms_c[r])
 
 
-@mlp._jit
+@kernel
 def _steps_until_an_episode_ends(kind, limit, state, elapsed, U, obs, actor, critic, steps,
                                  hp, bootstrap_on_truncation, log, ended):  # fmt: skip
     """Lockstep steps of every row — act (``act_rows`` with the row's next uniform), the env's
@@ -144,7 +147,7 @@ def _steps_until_an_episode_ends(kind, limit, state, elapsed, U, obs, actor, cri
     while True:
         for r in range(S):
             u[r] = U[r, ep_len[r]]
-        mlp.act_rows(Pa, lay_a, acol_a, obs, u, Aa, actions)
+        act_rows(Pa, lay_a, acol_a, obs, u, Aa, actions)
         any_ended = False
         for r in range(S):
             reward, term = twins.twin_step(kind, state[r], actions[r], nxt[r, 0])
@@ -233,14 +236,12 @@ def run(tr: Runner) -> None:
             u = envs.U[np.arange(S), ep_len]
             Aa = np.empty((S, 1, lay.width), np.float32)
             actions = np.empty(S, np.int64)
-            mlp.act_rows(tr.agent.actor.P, lay.lay, lay.acol, obs, u, Aa, actions)
+            act_rows(tr.agent.actor.P, lay.lay, lay.acol, obs, u, Aa, actions)
             next_obs = np.empty_like(obs)
-            rew = np.empty(S, dtype=np.float32)
-            term, trunc = np.zeros(S, dtype=bool), np.zeros(S, dtype=bool)
-            envs.step_gymnasium(tr.runs, actions.tolist(), next_obs[:, 0], rew, term, trunc)
+            rew, term, trunc = envs.step_gymnasium(tr.runs, actions.tolist(), next_obs)
             tr.count_steps(S)
             masked = done_mask(term, trunc, cfg.bootstrap_on_truncation).astype(np.float32)
-            update_rows(tr.agent, Aa, actions, rew, next_obs, masked, log)
+            update_rows(tr.agent, Aa, actions, rew.astype(np.float32), next_obs, masked, log)
             obs = next_obs
             ended = term | trunc
         if not ended.any():
@@ -259,6 +260,7 @@ def run(tr: Runner) -> None:
         if done_rows:
             keep = tr.drop(done_rows)
             envs.keep(keep)
-            obs, raw, counts, ep_ret, ep_len = (a[keep] for a in (obs, raw, counts, ep_ret, ep_len))
-            ended = ended[keep]
+            obs, raw, counts, ep_ret, ep_len, ended = keep_rows(
+                keep, obs, raw, counts, ep_ret, ep_len, ended
+            )
         tr.maybe_checkpoint()

@@ -4,22 +4,24 @@
 the same arguments give byte-identical CSVs, and a seed's CSV is the same whether it is trained
 alone or inside any group (see tests/test_engine_runs.py).
 
-A variant's training loop is ``run(runner)`` in the module named after the variant
-(``config.VARIANTS``: one_step.py, episodic.py, n_step.py); ``GroupTrainer`` is the runner it
-is given (the interface: runner.py). Files are written where layout.py says, atomically
+A variant's training loop is ``run(runner)`` in its module (one_step.py, episodic.py,
+n_step.py), registered in ``LOOPS`` under its name in ``config.VARIANTS``; ``GroupTrainer`` is
+the runner it is given (the interface: runner.py). Files are written where layout.py says, atomically
 (atomic_io.py); checkpoints: checkpoints.py; the run's record: records.py.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import episodic, n_step, one_step
 from .agent import AgentGroup
 from .atomic_io import RunError, atomic_write_text, remove_stale_temp_files
 from .checkpoints import Checkpoints, KillHook
@@ -36,11 +38,28 @@ from .seed_run import SeedRun
 __all__ = ["ENGINE_VERSION", "GroupTrainer", "RunError", "agent_states_at", "train"]
 
 
-def variant_loop(variant: str) -> Loop:
-    """The training loop of ``variant``: ``run`` of the module named after it."""
-    if variant not in VARIANTS:
+@dataclass(frozen=True)
+class VariantLoop:
+    """What the driver needs of a variant: its training loop and how many training envs
+    each seed runs side by side."""
+
+    run: Loop
+    envs_per_seed: Callable[[A2CConfig], int] = lambda cfg: 1
+
+
+LOOPS = {
+    "one_step": VariantLoop(one_step.run),
+    "episodic": VariantLoop(episodic.run),
+    "n_step": VariantLoop(n_step.run, lambda cfg: cfg.n_envs),
+}
+assert tuple(LOOPS) == VARIANTS, "config.VARIANTS and train.LOOPS list the same variants"
+
+
+def variant_loop(variant: str) -> VariantLoop:
+    """The training loop of ``variant`` (a name of ``config.VARIANTS``)."""
+    if variant not in LOOPS:
         raise ConfigError(f"--variant {variant}: expected one of {', '.join(VARIANTS)}")
-    return importlib.import_module(f"{__package__}.{variant}").run
+    return LOOPS[variant]
 
 
 class GroupTrainer:
@@ -66,7 +85,7 @@ class GroupTrainer:
         self.n_obs, self.n_actions, self.step_limit = env_dims(env_id)
         self.out_dir = Path(out_dir)
         self.dir = run_dir(out_dir, env_id)
-        n_envs = cfg.n_envs if variant == "n_step" else 1
+        n_envs = variant_loop(variant).envs_per_seed(cfg)
         self.runs = [SeedRun.create(s, env_id, variant, episodes, n_envs) for s in seeds]
         self.agent = AgentGroup(self.n_obs, self.n_actions, cfg, [r.init_seed for r in self.runs])
         self.finished: list[SeedRun] = []
@@ -219,7 +238,7 @@ def train(
     ``out_dir/<env_id>/<variant>/seed<k>.csv``, then the run's record (``record``, default
     ``timings/seeds-<spec>.json`` beside them; layout.py). Returns the CSV paths."""
     limit_heap_growth()
-    loop = variant_loop(variant)
+    loop = variant_loop(variant).run
     if not seeds:
         raise ConfigError("--seeds: expected at least one seed")
     trainer = GroupTrainer(
@@ -239,7 +258,7 @@ def agent_states_at(
     """
     import tempfile
 
-    loop = variant_loop(variant)
+    loop = variant_loop(variant).run
     wanted = set(after_episodes)
     if not wanted or min(wanted) < 0:
         raise ConfigError(f"after_episodes {after_episodes}: expected episode indices >= 0")

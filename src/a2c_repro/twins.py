@@ -34,7 +34,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .batched_mlp import _jit
+from .jit import kernel
 
 NONE, CARTPOLE, ACROBOT = 0, 1, 2
 
@@ -107,7 +107,7 @@ def _libm_pow(typingctx, x, y):
 
 
 # ------------------------------------------------------------------------------ CartPole ----
-@_jit
+@kernel
 def cartpole_step(s, action, obs):
     """CartPoleEnv.step (Euler) on the float64 state ``s`` (4,), in place; the observation
     into ``obs`` (float32). Returns (reward, terminated)."""
@@ -132,7 +132,7 @@ def cartpole_step(s, action, obs):
 
 
 # ------------------------------------------------------------------------------- Acrobot ----
-@_jit
+@kernel
 def _acrobot_dsdt(y, k):
     """AcrobotEnv._dsdt ("book" dynamics) of y = (θ1, θ2, θ̇1, θ̇2, torque) into ``k`` (5,),
     each expression in Gymnasium's order (Python evaluates ``-m2 * l1`` as ``(-m2) * l1`` and
@@ -166,14 +166,14 @@ def _acrobot_dsdt(y, k):
     k[0], k[1], k[2], k[3], k[4] = dtheta1, dtheta2, ddtheta1, ddtheta2, 0.0
 
 
-@_jit
+@kernel
 def _bound(x, vmax):
     """Acrobot's ``bound(x, −vmax, vmax)``: Python's ``min(max(x, −vmax), vmax)``."""
     x = max(x, -vmax)
     return min(x, vmax)
 
 
-@_jit
+@kernel
 def acrobot_step(s, action, obs):
     """AcrobotEnv.step on the float64 state ``s`` (4,), in place: one RK4 step of dt over
     the augmented state (θ1, θ2, θ̇1, θ̇2, torque), angles wrapped into [−π, π], velocities
@@ -221,7 +221,7 @@ def acrobot_step(s, action, obs):
     return (0.0 if terminated else -1.0), terminated
 
 
-@_jit
+@kernel
 def twin_step(kind, s, action, obs):
     """The twin of ``kind``'s step: (reward, terminated)."""
     if kind == CARTPOLE:
@@ -229,7 +229,7 @@ def twin_step(kind, s, action, obs):
     return acrobot_step(s, action, obs)
 
 
-@_jit
+@kernel
 def steps_rows(kind, S, actions, obs, rewards, terminated):
     """One step of every row's twin (the test's many-seeds driver): state rows ``S`` (n, 4)."""
     for r in range(S.shape[0]):
