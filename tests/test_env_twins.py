@@ -102,3 +102,53 @@ def test_only_the_registered_defaults_are_twinned():
     env.unwrapped.book_or_nips = "nips"
     assert twins.twin_kind(env) == twins.NONE
     assert twins.twin_kind(make_env("MountainCar-v0")) == twins.NONE
+
+
+@pytest.mark.parametrize(
+    ("variant", "env_id", "episodes", "overrides"),
+    [
+        ("one_step", "CartPole-v1", 60, {"eval_interval": 7}),
+        ("one_step", "Acrobot-v1", 3, {"bootstrap_on_truncation": True, "eval_interval": 2}),
+        ("episodic", "CartPole-v1", 80, {"actor_loss": "notebook_broadcast", "eval_interval": 9}),
+        ("episodic", "Acrobot-v1", 3, {"bootstrap_on_truncation": True, "eval_interval": 2}),
+        ("n_step", "CartPole-v1", 40, {"n_envs": 3, "eval_interval": 6}),
+        ("n_step", "Acrobot-v1", 3, {"bootstrap_on_truncation": True, "n_envs": 2}),
+    ],
+)
+def test_training_on_the_twins_writes_the_csvs_gymnasium_does(
+    variant, env_id, episodes, overrides, tmp_path, monkeypatch
+):
+    """The training loops' compiled path (twin steps, uniforms drawn per episode and each
+    seed's stream settled after) against their Gymnasium path (one step at a time through
+    Gymnasium), evaluation episodes included: the same CSV bytes."""
+    from a2c_repro import default_config, lockstep, train
+
+    cfg = default_config(variant).replace(**overrides)
+    twinned = train(variant, env_id, [0, 1, 2], episodes, cfg, tmp_path / "twin")
+    monkeypatch.setattr(lockstep.twins, "group_kind", lambda runs: twins.NONE)
+    monkeypatch.setattr(lockstep.twins, "twin_kind", lambda env: twins.NONE)
+    plain = train(variant, env_id, [0, 1, 2], episodes, cfg, tmp_path / "gymnasium")
+    assert [p.read_bytes() for p in twinned] == [p.read_bytes() for p in plain]
+    rows = twinned[0].read_text().splitlines()
+    assert len(rows) == episodes + 1
+    assert any(r.split(",")[10] for r in rows[1:]) == (cfg.eval_interval > 0)  # evaluated
+
+
+def test_a_seeds_action_stream_is_left_where_one_draw_per_step_leaves_it():
+    """The compiled loops take an episode's uniforms ahead (``SeedEnvs.reset``) and settle the
+    stream after (``settle``): the episode sees the stream's draws in order, and the next
+    episode starts exactly where one draw per step would have left it."""
+    from a2c_repro.lockstep import SeedEnvs
+    from a2c_repro.seed_run import SeedRun
+
+    runs = [SeedRun.create(s, "CartPole-v1", "one_step", 5) for s in (3, 4)]
+    twin_of = [SeedRun.create(s, "CartPole-v1", "one_step", 5) for s in (3, 4)]
+    envs = SeedEnvs(runs, 500)
+    for episode_steps in (17, 1, 500, 42):
+        for i, (run, ref) in enumerate(zip(runs, twin_of)):
+            envs.reset(i, run)
+            ref.reset()
+            single = [np.float32(ref.act_rng.random()) for _ in range(episode_steps)]
+            assert envs.U[i, :episode_steps].tolist() == single
+            envs.settle(i, run, episode_steps)
+            assert run.act_rng.bit_generator.state == ref.act_rng.bit_generator.state
