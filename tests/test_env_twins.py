@@ -111,6 +111,8 @@ def test_only_the_registered_defaults_are_twinned():
         ("one_step", "Acrobot-v1", 3, {"bootstrap_on_truncation": True, "eval_interval": 2}),
         ("episodic", "CartPole-v1", 80, {"actor_loss": "notebook_broadcast", "eval_interval": 9}),
         ("episodic", "Acrobot-v1", 3, {"bootstrap_on_truncation": True, "eval_interval": 2}),
+        ("n_step", "CartPole-v1", 40, {"n_envs": 3, "eval_interval": 6}),
+        ("n_step", "Acrobot-v1", 3, {"bootstrap_on_truncation": True, "n_envs": 2}),
     ],
 )
 def test_training_on_the_twins_writes_the_csvs_gymnasium_does(
@@ -128,7 +130,8 @@ def test_training_on_the_twins_writes_the_csvs_gymnasium_does(
     plain = train(variant, env_id, [0, 1, 2], episodes, cfg, tmp_path / "gymnasium")
     assert [p.read_bytes() for p in twinned] == [p.read_bytes() for p in plain]
     rows = twinned[0].read_text().splitlines()
-    assert len(rows) == episodes + 1 and any(r.split(",")[10] for r in rows[1:])  # evaluated
+    assert len(rows) == episodes + 1
+    assert any(r.split(",")[10] for r in rows[1:]) == (cfg.eval_interval > 0)  # evaluated
 
 
 def test_a_seeds_action_stream_is_left_where_one_draw_per_step_leaves_it():

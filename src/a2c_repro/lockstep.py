@@ -58,7 +58,7 @@ class SeedEnvs:
         action uniforms. Returns the first observation (float32)."""
         obs = run.reset()
         if self.twinned:
-            self.state[i] = np.asarray(run.steppers[0].env.unwrapped.state, np.float64)
+            self.state[i] = twins.state_of(run.steppers[0])
             self.elapsed[i] = 0
         self._stream_at_reset[i] = run.act_rng.bit_generator.state
         self.U[i] = run.act_rng.random(self.U.shape[1])  # float64 draws rounded to float32
@@ -118,7 +118,7 @@ def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
     obs = np.asarray(obs, dtype=np.float32).reshape(1, 1, -1)
     kind = twins.twin_kind(env.env) if env.limit else twins.NONE
     if kind != twins.NONE:
-        state = np.asarray(env.env.unwrapped.state, np.float64).copy()
+        state = twins.state_of(env).copy()
         at_reset = run.eval_rng.bit_generator.state
         U = run.eval_rng.random(env.limit).astype(np.float32)
         lay = agent.actor.layout

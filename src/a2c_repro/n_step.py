@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import twins
+from .jit import kernel
 from .lockstep import keep_rows
 from .policy import categorical, policy_logit_grad, sample_actions
 from .seed_run import STATS
@@ -46,12 +48,44 @@ def n_step_returns(
     return out
 
 
+@kernel
+def _step_twins(kind, limit, state, elapsed, acts, obs, rew, ep_ret, ep_len, counts, steps,
+                term, trunc):  # fmt: skip
+    """One step of every seed's k twinned envs, in (seed, env) order, with the per-step
+    bookkeeping of the Gymnasium path: rewards into ``rew`` (S, k) as float32, float64 returns,
+    lengths, action counts, the seed's env-step count; which envs ended."""
+    for i in range(state.shape[0]):
+        for j in range(state.shape[1]):
+            a = acts[i, j]
+            reward, te = twins.twin_step(kind, state[i, j], a, obs[i, j])
+            elapsed[i, j] += 1
+            rew[i, j] = np.float32(reward)
+            ep_ret[i, j] += reward
+            ep_len[i, j] += 1
+            counts[i, j, a] += 1.0
+            steps[i] += 1
+            term[i, j] = te
+            trunc[i, j] = elapsed[i, j] >= limit
+
+
 def run(tr: Runner) -> None:
     cfg = tr.cfg
     tr.disable_checkpoints()  # see module docstring
     k, n = cfg.n_envs, cfg.n_steps
     S = len(tr.runs)
-    obs = np.stack([np.stack([r.reset(j) for j in range(k)]) for r in tr.runs])  # (S,k,obs)
+    kind = twins.group_kind(tr.runs)  # CartPole, Acrobot: the k envs step as compiled twins
+    limit = tr.runs[0].steppers[0].limit or 0
+    state = np.zeros((S, k, 4))
+    elapsed = np.zeros((S, k), np.int64)
+
+    def reset(i: int, j: int) -> np.ndarray:
+        o = tr.runs[i].reset(j)
+        if kind != twins.NONE:
+            state[i, j] = twins.state_of(tr.runs[i].steppers[j])
+            elapsed[i, j] = 0
+        return o
+
+    obs = np.stack([np.stack([reset(i, j) for j in range(k)]) for i in range(S)])  # (S,k,obs)
     ep_ret = np.zeros((S, k))
     ep_len = np.zeros((S, k), dtype=np.int64)
     acc = np.zeros((S, k, len(STATS)))  # sums of update stats while each episode runs
@@ -64,52 +98,60 @@ def run(tr: Runner) -> None:
         b_act = np.empty((S, k, n), np.int64)
         b_rew = np.empty((S, k, n), np.float32)
         b_done = np.zeros((S, k, n), np.float32)
+        # the rollout's uniforms: n draws of k per seed, in the order n single calls draw them
+        U = np.stack([r.act_rng.random(n * k) for r in tr.runs]).astype(np.float32)
         finished: set[int] = set()
         for t in range(n):
             _, p, _ = categorical(tr.agent.policy_logits(obs))
-            u = np.stack([r.act_rng.random(k) for r in tr.runs]).astype(np.float32)
-            acts = sample_actions(p, u)
+            acts = sample_actions(p, U[:, t * k : (t + 1) * k])
             b_obs[:, :, t] = obs
             b_act[:, :, t] = acts
-            for i, run in enumerate(tr.runs):
-                for j in range(k):
-                    o, r, te, tu, _ = run.steppers[j].step(int(acts[i, j]))
-                    b_rew[i, j, t] = r
-                    ep_ret[i, j] += float(r)
-                    ep_len[i, j] += 1
-                    counts[i, j, acts[i, j]] += 1
-                    steps[i] += 1
-                    obs[i, j] = o
-                    if not (te or tu):
-                        continue
-                    cut = tu and not te
-                    if cfg.bootstrap_on_truncation and cut:  # SB3: r += γ·V(s_T)
-                        v_last = tr.agent.values(np.asarray(o, np.float32).reshape(1, 1, -1), row=i)
-                        b_rew[i, j, t] += cfg.gamma * float(v_last[0, 0])
-                    b_done[i, j, t] = 1.0
-                    if i not in finished:
-                        L = int(ep_len[i, j])
-                        m = acc[i, j] / n_upd[i, j] if n_upd[i, j] else np.full(len(STATS), np.nan)
-                        more = tr.end_episode(
-                            i,
-                            float(ep_ret[i, j]),
-                            L,
-                            dict(zip(STATS, m.tolist())),
-                            float(counts[i, j].max()) / L,
-                            env_steps=int(steps[i]),
-                        )
-                        if not more:
-                            finished.add(i)
-                    ep_ret[i, j], ep_len[i, j], acc[i, j], n_upd[i, j] = 0.0, 0, 0.0, 0
-                    counts[i, j] = 0
-                    obs[i, j] = run.reset(j)
+            rew = np.empty((S, k), np.float32)
+            term, trunc = np.zeros((S, k), bool), np.zeros((S, k), bool)
+            if kind != twins.NONE:
+                _step_twins(kind, limit, state, elapsed, acts, obs, rew, ep_ret, ep_len, counts,
+                            steps, term, trunc)  # fmt: skip
+            else:
+                for i, run in enumerate(tr.runs):
+                    for j in range(k):
+                        o, r, term[i, j], trunc[i, j], _ = run.steppers[j].step(int(acts[i, j]))
+                        rew[i, j] = r
+                        ep_ret[i, j] += float(r)
+                        ep_len[i, j] += 1
+                        counts[i, j, acts[i, j]] += 1
+                        steps[i] += 1
+                        obs[i, j] = o
+            b_rew[:, :, t] = rew
+            for i, j in zip(*np.nonzero(term | trunc)):
+                i, j = int(i), int(j)
+                if cfg.bootstrap_on_truncation and trunc[i, j] and not term[i, j]:
+                    # SB3: r += γ·V(s_T)
+                    v_last = tr.agent.values(obs[i, j].reshape(1, 1, -1), row=i)
+                    b_rew[i, j, t] += cfg.gamma * float(v_last[0, 0])
+                b_done[i, j, t] = 1.0
+                if i not in finished:
+                    L = int(ep_len[i, j])
+                    m = acc[i, j] / n_upd[i, j] if n_upd[i, j] else np.full(len(STATS), np.nan)
+                    more = tr.end_episode(
+                        i,
+                        float(ep_ret[i, j]),
+                        L,
+                        dict(zip(STATS, m.tolist())),
+                        float(counts[i, j].max()) / L,
+                        env_steps=int(steps[i]) - (k - 1 - j),  # the seed's steps up to env j
+                    )
+                    if not more:
+                        finished.add(i)
+                ep_ret[i, j], ep_len[i, j], acc[i, j], n_upd[i, j] = 0.0, 0, 0.0, 0
+                counts[i, j] = 0
+                obs[i, j] = reset(i, j)
             tr.count_steps(S * k)
         if finished:
             keep = tr.drop(sorted(finished))
             if not keep:
                 return
-            obs, ep_ret, ep_len, acc, n_upd, counts, steps = keep_rows(
-                keep, obs, ep_ret, ep_len, acc, n_upd, counts, steps
+            obs, ep_ret, ep_len, acc, n_upd, counts, steps, state, elapsed = keep_rows(
+                keep, obs, ep_ret, ep_len, acc, n_upd, counts, steps, state, elapsed
             )
             b_obs, b_act, b_rew, b_done = keep_rows(keep, b_obs, b_act, b_rew, b_done)
             S = len(keep)

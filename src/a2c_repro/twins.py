@@ -15,8 +15,8 @@ of steps and compares every byte):
     and the calls are scalar;
   * observations are the float64 values rounded once to float32, as ``np.array(..., float32)``.
 
-Resets stay Gymnasium's: ``Twin.reset`` calls the env's own ``reset`` (its seeded
-``np_random``) and copies the state it drew; the twin then owns the state until the episode
+Resets stay Gymnasium's: the loops call the env's own ``reset`` (its seeded ``np_random``)
+and copy the state it drew (``state_of``); the twin then owns the state until the episode
 ends. The time limit is the ``TimeLimit`` rule ``elapsed >= max_episode_steps``
 (``envs.Stepper``). Only the registered defaults are twinned (``twin_kind`` checks every
 attribute the step reads); any other env, or a changed attribute, keeps Gymnasium's step.
@@ -236,25 +236,13 @@ def steps_rows(kind, S, actions, obs, rewards, terminated):
         rewards[r], terminated[r] = twin_step(kind, S[r], actions[r], obs[r])
 
 
-class Twin:
-    """A seed's training env seen through its twin: Gymnasium's reset, the compiled step.
-
-    ``state`` is the float64 state row the compiled loops step; ``reset`` draws a new episode
-    start with the env's own seeded ``np_random`` and copies it there."""
-
-    def __init__(self, stepper) -> None:
-        self.stepper = stepper
-        self.kind = twin_kind(stepper.env)
-        self.limit = stepper.limit
-
-    def reset_into(self, state_row: np.ndarray) -> np.ndarray:
-        obs = self.stepper.reset()[0]
-        state_row[:] = np.asarray(self.stepper.env.unwrapped.state, np.float64)
-        return np.asarray(obs, np.float32)
+def state_of(stepper) -> np.ndarray:
+    """The float64 state of a (twinnable) env, e.g. the start its reset just drew."""
+    return np.asarray(stepper.env.unwrapped.state, np.float64)
 
 
 def group_kind(runs) -> int:
-    """The twin kind shared by every seed's (single) training env, or NONE: the loops twin a
-    group only when every seed's env is twinnable and time-limited."""
-    kinds = {twin_kind(r.steppers[0].env) if r.steppers[0].limit else NONE for r in runs}
+    """The twin kind shared by every training env of every seed, or NONE: the loops twin a
+    group only when every env is twinnable and time-limited."""
+    kinds = {twin_kind(st.env) if st.limit else NONE for r in runs for st in r.steppers}
     return kinds.pop() if len(kinds) == 1 else NONE
