@@ -428,3 +428,28 @@ def test_vector_kernels_sum_in_the_documented_order(n):
     for u in range(8):
         total += q[u]
     assert adam._l2_norm(x) == np.sqrt(total)
+
+
+def test_one_step_episode_means_are_numpys_float64_running_sums():
+    """The compiled per-episode means equal the NumPy formulation they replace, bit for bit:
+    each per-step value in float32, summed in float64 in step order (``np.cumsum``), edge
+    values included (−0.0 sums, a top probability of exactly float32(0.99))."""
+    from a2c_repro.one_step import STATS, episode_stats
+
+    def numpy_means(raw):
+        logp_a, adv, v_s, target, ent, pmax, a_norm, c_norm = raw.T
+        per_step = np.stack(
+            [-logp_a * adv, np.square(v_s - target), ent, np.abs(adv), v_s, a_norm, c_norm,
+             (pmax > 0.99).astype(np.float32)], axis=1,
+        )  # fmt: skip
+        return np.cumsum(per_step.astype(np.float64), axis=0)[-1] / raw.shape[0]
+
+    rng = np.random.default_rng(3)
+    for T in (1, 2, 9, 500):
+        raw = (rng.standard_normal((T, len(RAW))) * 10.0 ** rng.integers(-8, 8, (T, 1)))
+        raw = raw.astype(np.float32)
+        raw[:, 5] = rng.choice(np.array([0.5, 0.99, 0.995, 1.0], np.float32), T)
+        if T < 3:
+            raw[:, 0], raw[:, 1] = 0.5, 0.0  # −log π·A = −0.5·0.0 = −0.0 on every step
+        got = [episode_stats(raw)[k] for k in STATS]
+        assert np.array(got).tobytes() == numpy_means(raw).tobytes()

@@ -161,15 +161,17 @@ def _act_floor(X, U, T, P, lay, acol, H, acts):
 
 def floor_us(variant: str, env_id: str, episode_length: int = 200) -> float:
     """CPU µs per agent-step of the engine's arithmetic alone, for one seed (see the module
-    docstring); episodic: episodes of ``episode_length`` steps."""
+    docstring); episodic: episodes of ``episode_length`` steps (the bench passes the engine
+    run's mean, since the end-of-episode update's cost per step depends on it)."""
     from .agent import AgentGroup
     from .config import default_config
     from .one_step import _nets
 
     cfg = default_config(variant)
+    from .envs import env_dims
+
     X = _recorded_observations(env_id, 4096)
-    n_obs = X.shape[1]
-    n_act = int(_recorded_n_actions(env_id))
+    n_obs, n_act, _ = env_dims(env_id)
     agent = AgentGroup(n_obs, n_act, cfg, [0])
     U = np.random.default_rng(1).random(len(X)).astype(np.float32)
     if variant == "one_step":
@@ -205,12 +207,6 @@ def floor_us(variant: str, env_id: str, episode_length: int = 200) -> float:
     return (time.process_time() - c0) / (n * T) * 1e6
 
 
-def _recorded_n_actions(env_id: str) -> int:
-    from .envs import env_dims
-
-    return env_dims(env_id)[1]
-
-
 def env_step_us(env_id: str, steps: int = 20_000) -> float:
     """CPU µs per step of ``env_id``'s own ``step`` (resets included) under random actions."""
     from .envs import Stepper, make_env
@@ -244,7 +240,8 @@ def _worker(kind: str, variant: str, env_id: str, seeds: int, episodes: int, for
         wall = time.perf_counter() - t1
         _, _, prof = _engine_run(variant, env_id, seeds, episodes, overrides, profile=True)
         res["parts"] = _split(prof)
-        res["floor_us"] = floor_us(variant, env_id)
+        mean_length = max(round(steps / (seeds * episodes)), 1)  # the floor's episodes
+        res["floor_us"] = floor_us(variant, env_id, mean_length)
         res["env_step_us"] = env_step_us(env_id)
     else:
         from . import reference

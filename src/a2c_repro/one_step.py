@@ -190,18 +190,36 @@ def update_rows(agent, Aa, actions, rewards, next_obs, masked, log) -> None:
 RAW = ("logp_a", "adv", "v_s", "target", "entropy", "pmax", "actor_grad_norm", "critic_grad_norm")
 
 
-def episode_stats(raw: np.ndarray) -> dict[str, float]:
-    """Per-episode means of the log columns from the episode's per-step raw values (T, RAW).
+@kernel
+def _episode_means(raw, out):
+    """``episode_stats``'s means into ``out`` (len(STATS)): each per-step value in float32 as
+    numpy computes it, summed in float64 in step order starting from the first (as
+    ``np.cumsum``, so a sum of −0.0 stays −0.0), divided by T."""
+    T = raw.shape[0]
+    for t in range(T):
+        logp_a, adv, v_s, target, ent, pmax, a_norm, c_norm = (
+            raw[t, 0], raw[t, 1], raw[t, 2], raw[t, 3], raw[t, 4], raw[t, 5], raw[t, 6],
+            raw[t, 7],
+        )  # fmt: skip
+        d = v_s - target
+        x = (np.float64(-logp_a * adv), np.float64(d * d), np.float64(ent),
+             np.float64(abs(adv)), np.float64(v_s), np.float64(a_norm), np.float64(c_norm),
+             1.0 if pmax > np.float32(0.99) else 0.0)  # fmt: skip
+        for k in range(8):
+            out[k] = x[k] if t == 0 else out[k] + x[k]
+    for k in range(8):
+        out[k] = out[k] / T
 
-    Each column is summed in float64 in step order (``np.cumsum`` is sequential), so the
-    result does not depend on how many steps are summed at once."""
-    logp_a, adv, v_s, target, ent, pmax, a_norm, c_norm = raw.T
-    per_step = np.stack(
-        [-logp_a * adv, np.square(v_s - target), ent, np.abs(adv), v_s, a_norm, c_norm,
-         (pmax > 0.99).astype(np.float32)], axis=1,
-    )  # fmt: skip
-    sums = np.cumsum(per_step.astype(np.float64), axis=0)[-1]
-    return dict(zip(STATS, (sums / raw.shape[0]).tolist()))
+
+def episode_stats(raw: np.ndarray) -> dict[str, float]:
+    """Per-episode means of the log columns from the episode's per-step raw values (T, RAW):
+    mean −log π(a|s)·A (actor loss), (V(s) − target)² (critic loss), entropy, |A|, V(s), both
+    pre-clip gradient norms, and the share of steps whose top action probability is > 0.99.
+    Each is summed in float64 in step order, so the result does not depend on how many steps
+    are summed at once."""
+    out = np.empty(len(STATS))
+    _episode_means(np.ascontiguousarray(raw), out)
+    return dict(zip(STATS, out.tolist()))
 
 
 def run(tr: Runner) -> None:
