@@ -31,11 +31,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import twins
 from .config import A2CConfig
 from .jit import kernel
-from .lockstep import SeedEnvs, keep_rows
-from .policy import act_rows, categorical, policy_logit_grad
+from .lockstep import SeedEnvs, act_on_next_uniforms, keep_rows, step_twins
+from .policy import categorical, policy_logit_grad
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
     from .runner import Runner
@@ -96,51 +95,13 @@ def episode_update(
 
 
 @kernel
-def _act_until_an_episode_ends(kind, limit, state, elapsed, U, obs, Pa, lay, acol, buf,
-                               ended, truncated):  # fmt: skip
-    """Lockstep steps of every row — act (``act_rows`` with the row's next uniform), store
-    (h_t, a_t, r_t), the env's compiled twin step — until at least one row's episode ends;
-    returns the number of steps taken. ``obs`` (S, 1, n_obs) is advanced in place."""
-    H, acts, rews, ep_ret, ep_len = buf
-    S = state.shape[0]
-    Aa = np.empty((S, 1, H.shape[2]), np.float32)
-    u = np.empty(S, np.float32)
-    actions = np.empty(S, np.int64)
-    n = 0
-    while True:
-        for r in range(S):
-            u[r] = U[r, ep_len[r]]
-        act_rows(Pa, lay, acol, obs, u, Aa, actions)
-        any_ended = False
-        for r in range(S):
-            t = ep_len[r]
-            H[r, t] = Aa[r, 0]
-            acts[r, t] = actions[r]
-            reward, term = twins.twin_step(kind, state[r], actions[r], obs[r, 0])
-            rews[r, t] = np.float32(reward)
-            ep_ret[r] += reward  # float64 sum, like the notebook's Python float
-            ep_len[r] = t + 1
-            elapsed[r] += 1
-            truncated[r] = elapsed[r] >= limit and not term
-            ended[r] = term or truncated[r]
-            any_ended = any_ended or ended[r]
-        n += 1
-        if any_ended:
-            return n
-
-
-@kernel
 def _act_and_store(Pa, lay, acol, obs, U, buf, actions):
-    """One acting step of every row (``act_rows`` with the row's next uniform), storing h_t
-    and a_t in the row's episode buffers (the Gymnasium path's compiled half)."""
+    """One acting step of every row (with its episode's next uniform), storing h_t and a_t in
+    the row's episode buffers."""
     H, acts, ep_len = buf[0], buf[1], buf[4]
-    S = obs.shape[0]
-    Aa = np.empty((S, 1, H.shape[2]), np.float32)
-    u = np.empty(S, np.float32)
-    for r in range(S):
-        u[r] = U[r, ep_len[r]]
-    act_rows(Pa, lay, acol, obs, u, Aa, actions)
-    for r in range(S):
+    Aa = np.empty((obs.shape[0], 1, H.shape[2]), np.float32)
+    act_on_next_uniforms(Pa, lay, acol, obs, U, ep_len, Aa, actions)
+    for r in range(obs.shape[0]):
         H[r, ep_len[r]] = Aa[r, 0]
         acts[r, ep_len[r]] = actions[r]
 
@@ -159,6 +120,25 @@ def _store_outcomes(rew, term, trunc, buf, ended, truncated):
         ended[r] = term[r] or trunc[r]
         any_ended = any_ended or ended[r]
     return any_ended
+
+
+@kernel
+def _act_until_an_episode_ends(kind, limit, state, elapsed, U, obs, Pa, lay, acol, buf,
+                               ended, truncated):  # fmt: skip
+    """Lockstep steps of every row — act and store (h_t, a_t), the env's compiled twin step,
+    store r_t — until at least one row's episode ends; returns the number of steps taken.
+    ``obs`` (S, 1, n_obs) is advanced in place."""
+    S = state.shape[0]
+    actions = np.empty(S, np.int64)
+    rew = np.empty(S)
+    term, trunc = np.empty(S, np.bool_), np.empty(S, np.bool_)
+    n = 0
+    while True:
+        _act_and_store(Pa, lay, acol, obs, U, buf, actions)
+        step_twins(kind, limit, state, elapsed, actions, obs, rew, term, trunc)
+        n += 1
+        if _store_outcomes(rew, term, trunc, buf, ended, truncated):
+            return n
 
 
 def run(tr: Runner) -> None:

@@ -33,6 +33,38 @@ if TYPE_CHECKING:
 _BLOCK = 1024  # uniforms drawn at a time for an env without a step limit
 
 
+def draw_ahead(rng: np.random.Generator, n: int) -> tuple[dict, np.ndarray]:
+    """The stream's state now and its next ``n`` uniforms (float64 draws rounded to float32),
+    for a compiled loop that needs them before it knows how many it will use."""
+    return rng.bit_generator.state, rng.random(n).astype(np.float32)
+
+
+def settle(rng: np.random.Generator, before: dict, used: int) -> None:
+    """Put the stream where ``used`` single draws from the state ``before`` leave it."""
+    rng.bit_generator.state = before
+    rng.random(used)
+
+
+@kernel
+def act_on_next_uniforms(P, lay, acol, obs, U, ep_len, A, actions):
+    """Every row acts on its observation (``act_rows``) with its episode's next uniform
+    ``U[r, ep_len[r]]``; the actor's activations into ``A``."""
+    u = np.empty(obs.shape[0], np.float32)
+    for r in range(obs.shape[0]):
+        u[r] = U[r, ep_len[r]]
+    act_rows(P, lay, acol, obs, u, A, actions)
+
+
+@kernel
+def step_twins(kind, limit, state, elapsed, actions, next_obs, rew, term, trunc):
+    """One compiled twin step of every row's env: the observation into ``next_obs``
+    (S, 1, n_obs), the reward (float64), terminated, and truncated by the time limit."""
+    for r in range(state.shape[0]):
+        rew[r], term[r] = twins.twin_step(kind, state[r], actions[r], next_obs[r, 0])
+        elapsed[r] += 1
+        trunc[r] = elapsed[r] >= limit
+
+
 def keep_rows(keep: list[int], *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     """The rows ``keep`` of each per-seed array (row i belongs to the loop's i-th seed): what a
     loop keeps of its buffers when seeds finish (``Runner.drop`` gives ``keep``)."""
@@ -60,15 +92,13 @@ class SeedEnvs:
         if self.twinned:
             self.state[i] = twins.state_of(run.steppers[0])
             self.elapsed[i] = 0
-        self._stream_at_reset[i] = run.act_rng.bit_generator.state
-        self.U[i] = run.act_rng.random(self.U.shape[1])  # float64 draws rounded to float32
+        self._stream_at_reset[i], self.U[i] = draw_ahead(run.act_rng, self.U.shape[1])
         return obs
 
     def settle(self, i: int, run: SeedRun, steps: int) -> None:
         """The episode in row i took ``steps`` steps: put the seed's action stream where
         ``steps`` single draws from its reset would have left it."""
-        run.act_rng.bit_generator.state = self._stream_at_reset[i]
-        run.act_rng.random(steps)
+        settle(run.act_rng, self._stream_at_reset[i], steps)
 
     def grow(self, runs: list[SeedRun]) -> None:
         """No step limit and an episode reached the end of the uniforms: draw more, each seed
@@ -119,13 +149,11 @@ def evaluate(agent: AgentGroup, row: int, run: SeedRun) -> float:
     kind = twins.twin_kind(env.env) if env.limit else twins.NONE
     if kind != twins.NONE:
         state = twins.state_of(env).copy()
-        at_reset = run.eval_rng.bit_generator.state
-        U = run.eval_rng.random(env.limit).astype(np.float32)
+        at_reset, U = draw_ahead(run.eval_rng, env.limit)
         lay = agent.actor.layout
         total, steps = _twinned_episode(kind, env.limit, state, obs, U,
                                         agent.actor.P[row : row + 1], lay.lay, lay.acol)  # fmt: skip
-        run.eval_rng.bit_generator.state = at_reset
-        run.eval_rng.random(steps)
+        settle(run.eval_rng, at_reset, steps)
         return total
     total = 0.0
     while True:

@@ -30,11 +30,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import batched_mlp as mlp
-from . import twins
 from .adam import clip_adam_rows
 from .jit import kernel
-from .lockstep import SeedEnvs, keep_rows
-from .policy import act_rows, categorical_rows
+from .lockstep import SeedEnvs, act_on_next_uniforms, keep_rows, step_twins
+from .policy import categorical_rows
 from .seed_run import STATS
 
 if TYPE_CHECKING:  # the driver calls the loops; they only use its runner interface
@@ -139,24 +138,21 @@ def _steps_until_an_episode_ends(kind, limit, state, elapsed, U, obs, actor, cri
     width = acol_a[acol_a.shape[0] - 1] + lay_a[lay_a.shape[0] - 1, 3]
     Aa = np.empty((S, 1, width), np.float32)
     nxt = np.empty_like(obs)
-    u = np.empty(S, np.float32)
     actions = np.empty(S, np.int64)
+    reward = np.empty(S)
+    term, trunc = np.empty(S, np.bool_), np.empty(S, np.bool_)
     rew = np.empty(S, np.float32)
     masked = np.empty(S, np.float32)
     n = 0
     while True:
-        for r in range(S):
-            u[r] = U[r, ep_len[r]]
-        act_rows(Pa, lay_a, acol_a, obs, u, Aa, actions)
+        act_on_next_uniforms(Pa, lay_a, acol_a, obs, U, ep_len, Aa, actions)
+        step_twins(kind, limit, state, elapsed, actions, nxt, reward, term, trunc)
         any_ended = False
         for r in range(S):
-            reward, term = twins.twin_step(kind, state[r], actions[r], nxt[r, 0])
-            elapsed[r] += 1
-            trunc = elapsed[r] >= limit
-            rew[r] = np.float32(reward)
-            masked[r] = np.float32(1.0) if term or (trunc and not bootstrap_on_truncation) \
-                else np.float32(0.0)
-            ended[r] = term or trunc
+            rew[r] = np.float32(reward[r])
+            cut = term[r] or (trunc[r] and not bootstrap_on_truncation)  # ``done_mask``
+            masked[r] = np.float32(1.0) if cut else np.float32(0.0)
+            ended[r] = term[r] or trunc[r]
             any_ended = any_ended or ended[r]
         _update_rows(actor, critic, Aa, obs, nxt, rew, masked, actions, steps, hp, log)
         obs[:] = nxt
@@ -251,10 +247,10 @@ def run(tr: Runner) -> None:
                 envs.grow(tr.runs)
                 raw = np.concatenate([raw, np.zeros_like(raw)], axis=1)[:, : envs.U.shape[1]]
                 log = (raw, ep_len, counts, ep_ret)
-            u = envs.U[np.arange(S), ep_len]
             Aa = np.empty((S, 1, lay.width), np.float32)
             actions = np.empty(S, np.int64)
-            act_rows(tr.agent.actor.P, lay.lay, lay.acol, obs, u, Aa, actions)
+            act_on_next_uniforms(tr.agent.actor.P, lay.lay, lay.acol, obs, envs.U, ep_len, Aa,
+                                 actions)  # fmt: skip
             next_obs = np.empty_like(obs)
             rew, term, trunc = envs.step_gymnasium(tr.runs, actions.tolist(), next_obs)
             tr.count_steps(S)
